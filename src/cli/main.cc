@@ -1,0 +1,38 @@
+// orbitflow: the command-line entry point. Parses flags, sets up logging, dispatches to one
+// subcommand; every error comes back as a Status and becomes one line on stderr and exit 1.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/simulate_command.h"
+#include "common/logging.h"
+
+int main(int argc, char** argv) {
+  using namespace orbitflow;
+  CLI::App app{"OrbitFlow: SLO-aware long-context LLM serving with fine-grained KV cache placement"};
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+
+  SimulateOptions sim;
+  CLI::App* simulate = AddSimulateCommand(app, &sim);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "orbitflow: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (Status s = InitLogging(log_level); !s.ok()) {
+    std::fprintf(stderr, "orbitflow: %s\n", s.message().c_str());
+    return 2;
+  }
+  Status status;
+  if (simulate->parsed()) status = RunSimulate(sim);
+  if (!status.ok()) {
+    std::fprintf(stderr, "orbitflow: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

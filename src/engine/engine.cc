@@ -1,0 +1,243 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace orbitflow {
+
+Engine::Engine(EngineOptions options, const CostModel* cost, Planner* planner, Executor* executor,
+               Clock* clock, VirtualClock* virtual_clock)
+    : options_(std::move(options)),
+      cost_(cost),
+      planner_(planner),
+      executor_(executor),
+      clock_(clock),
+      virtual_clock_(virtual_clock),
+      num_layers_(cost->num_layers()),
+      kv_({.num_layers = num_layers_,
+           .device_blocks = options_.device_blocks_per_layer * num_layers_,
+           .host_blocks = options_.host_blocks}),
+      sched_(options_.scheduler),
+      trigger_(options_.triggers) {
+  if (options_.max_context <= 0) options_.max_context = cost->model().max_seq_len;
+}
+
+StatusOr<RequestId> Engine::Submit(RequestSpec spec, Seconds arrival) {
+  const Seconds slo = spec.slo.value_or(options_.default_slo);
+  Request* r = sched_.Add(std::move(spec), slo, arrival);
+  const int64_t total = r->total_tokens();
+  std::string why;
+  if (r->spec.prompt_tokens < 1) {
+    why = "the prompt is empty";
+  } else if (r->spec.max_output_tokens < 1) {
+    why = fmt::format("max output tokens must be at least 1, got {}", r->spec.max_output_tokens);
+  } else if (total > options_.max_context) {
+    why = fmt::format("prompt ({}) + output ({}) = {} tokens exceeds the maximum context of {}",
+                      r->spec.prompt_tokens, r->spec.max_output_tokens, total, options_.max_context);
+  } else if (planner_->MinDeviceBlocks(total, num_layers_) > kv_.device_pool().capacity()) {
+    why = fmt::format("a context of {} tokens needs at least {} device blocks under policy '{}', "
+                      "the device pool has {}", total, planner_->MinDeviceBlocks(total, num_layers_),
+                      planner_->name(), kv_.device_pool().capacity());
+  }
+  if (!why.empty()) {
+    FailRequest(r, why);
+    return Status(StatusCode::kInvalidArgument, std::move(why));
+  }
+  return r->id;
+}
+
+Status Engine::Cancel(RequestId id) {
+  Request* r = sched_.Find(id);
+  if (!r) return NotFound(fmt::format("request {} is not active", id.value()));
+  kv_.Release(id);
+  executor_->Release(id);
+  trigger_.OnBatchChanged();
+  sched_.Finish(r, FinishReason::kCancelled, clock_->Now());
+  return Status::Ok();
+}
+
+void Engine::FailRequest(Request* r, std::string why) {
+  kv_.Release(r->id);
+  executor_->Release(r->id);
+  trigger_.OnBatchChanged();
+  sched_.Finish(r, FinishReason::kFailed, clock_->Now(), std::move(why));
+}
+
+void Engine::FinishRequest(Request* r, FinishReason reason) {
+  kv_.Release(r->id);
+  executor_->Release(r->id);
+  trigger_.OnBatchChanged();
+  sched_.Finish(r, reason, clock_->Now());
+}
+
+bool Engine::AdmissionFits(const Request& r) const {
+  // The policy's smallest footprint for the prompt, plus one block per layer to write into.
+  const int64_t need = planner_->MinDeviceBlocks(r.spec.prompt_tokens, num_layers_);
+  return need <= kv_.device_pool().free();
+}
+
+Status Engine::SetMask(Request* r, const LayerMask& mask, std::vector<KvMove>* moves) {
+  if (mask == kv_.Get(r->id).mask) return Status::Ok();
+  OF_ASSIGN_OR_RETURN(PlacementDiff diff, kv_.ApplyMask(r->id, mask));
+  if (!diff.bring_back.empty() || !diff.drop.empty()) moves->push_back({r->id, std::move(diff)});
+  return Status::Ok();
+}
+
+void Engine::PauseRequest(Request* r, bool for_memory, std::vector<KvMove>* moves) {
+  // Dropping layers only frees blocks, so this cannot fail.
+  (void)SetMask(r, LayerMask::Paused(num_layers_), moves);
+  r->state = RequestState::kPaused;
+  r->paused_for_memory = for_memory;
+  r->record.pauses.push_back({clock_->Now(), Seconds(-1)});
+  ++(for_memory ? counters_.preemptions : counters_.pauses);
+  trigger_.OnBatchChanged();
+}
+
+void Engine::ResumeRequest(Request* r) {
+  r->state = r->prefill_done() ? RequestState::kDecoding : RequestState::kPrefilling;
+  r->paused_for_memory = false;
+  if (!r->record.pauses.empty()) r->record.pauses.back().end = clock_->Now();
+  ++counters_.resumes;
+  trigger_.OnBatchChanged();
+}
+
+Status Engine::RunPlanner(ReplanCause cause, std::vector<KvMove>* moves, std::vector<RequestId>* paused) {
+  // Candidates: everyone in the batch, as they will be after this step; paused requests rejoin
+  // on a batch change or when nothing else runs (spec section 7).
+  std::vector<Request*> members;
+  int64_t outside_blocks = 0;
+  const bool resume_ok = cause == ReplanCause::kBatchChanged || sched_.num_in_batch() == 0;
+  for (auto& [id, r] : sched_.table()) {
+    const bool in_batch = r->state == RequestState::kDecoding || r->state == RequestState::kPrefilling;
+    if (in_batch || (r->state == RequestState::kPaused && resume_ok)) {
+      members.push_back(r.get());
+    } else if (kv_.Has(id)) {
+      outside_blocks += kv_.DeviceBlocksHeld(id);
+    }
+  }
+  if (members.empty()) return Status::Ok();
+  candidates_.clear();
+  for (Request* r : members) {
+    const int64_t ctx = r->prefill_done() ? r->context_tokens() + 1 : r->spec.prompt_tokens;
+    candidates_.push_back({.id = r->id, .context_tokens = ctx, .prompt_tokens = r->spec.prompt_tokens,
+                           .generated_tokens = r->generated, .remaining_tokens = r->remaining_output(),
+                           .slo = r->slo, .deposit_tokens = static_cast<double>(r->deposit.deposit()),
+                           .arrival = r->record.arrival, .was_paused = r->state == RequestState::kPaused});
+  }
+  PlanInput input{.step = counters_.steps, .requests = candidates_,
+                  .device_blocks = kv_.device_pool().capacity() - outside_blocks,
+                  .device_blocks_per_layer = options_.device_blocks_per_layer,
+                  .avg_trace_tokens = options_.avg_trace_tokens, .cause = cause, .cost = cost_};
+  const auto t0 = std::chrono::steady_clock::now();
+  StatusOr<PlanDecision> decision = planner_->Plan(input);
+  last_solver_time_ = std::chrono::duration_cast<Seconds>(std::chrono::steady_clock::now() - t0);
+  last_solved_ = true;
+  trigger_.Count(cause);
+  ++counters_.replans[static_cast<size_t>(cause)];
+  for (Request* r : members) r->record.solver_time += last_solver_time_;
+  if (!decision.ok()) {
+    if (decision.status().code() != StatusCode::kInfeasible) return decision.status();
+    // Nothing fits even with pausing: keep the batch as is and let growth relieve pressure.
+    trigger_.OnPlanned(1, Seconds(0));
+    return Status::Ok();
+  }
+  trigger_.OnPlanned(std::max(1, decision->window_steps), decision->predicted_step);
+  predicted_step_ = decision->predicted_step;
+  return ApplyDecision(*decision, members, moves, paused);
+}
+
+Status Engine::ApplyDecision(const PlanDecision& d, const std::vector<Request*>& candidates,
+                             std::vector<KvMove>* moves, std::vector<RequestId>* paused) {
+  for (RequestId id : d.pause) {
+    Request* r = sched_.Find(id);
+    if (r && r->state != RequestState::kPaused) {
+      PauseRequest(r, /*for_memory=*/false, moves);
+      paused->push_back(id);
+    }
+  }
+  // Shrinking placements first frees the blocks growing ones need.
+  std::vector<std::pair<Request*, LayerMask>> grow;
+  for (size_t i = 0; i < d.ids.size(); ++i) {
+    Request* r = sched_.Find(d.ids[i]);
+    if (!r) continue;
+    LayerMask mask = LayerMask::FromDistance(d.distances[i], num_layers_);
+    r->distance = d.distances[i];
+    if (r->state == RequestState::kPaused) ResumeRequest(r);
+    if (mask.NumOnDevice() <= kv_.Get(r->id).mask.NumOnDevice()) {
+      OF_RETURN_IF_ERROR(SetMask(r, mask, moves));
+    } else {
+      grow.emplace_back(r, std::move(mask));
+    }
+  }
+  for (auto& [r, mask] : grow) {
+    if (SetMask(r, mask, moves).ok()) continue;
+    // The executor cannot apply this placement: keep the request as offloaded as the policy
+    // allows for this step and ask for a new plan (spec section 5).
+    ++counters_.apply_failures;
+    trigger_.OnApplyFailed();
+    if (planner_->MinDeviceBlocks(1, num_layers_) > 0) {
+      PauseRequest(r, /*for_memory=*/true, moves);
+      paused->push_back(r->id);
+    } else {
+      r->distance = Distance::Every(0);
+      OF_RETURN_IF_ERROR(SetMask(r, LayerMask::FromDistance(r->distance, num_layers_), moves));
+    }
+  }
+  (void)candidates;
+  return Status::Ok();
+}
+
+StatusOr<bool> Engine::GrowOrRelieve(Request* r, int64_t tokens, std::vector<KvMove>* moves,
+                                     std::vector<RequestId>* paused) {
+  while (true) {
+    Status s = kv_.Grow(r->id, tokens);
+    if (s.ok()) return true;
+    if (s.code() != StatusCode::kResourceExhausted) return s;
+    if (kv_.ExtraDeviceBlocks(r->id, tokens) <= kv_.device_pool().free()) {
+      FailRequest(r, "host KV pool exhausted: " + s.message());
+      return false;
+    }
+    ++counters_.apply_failures;
+    trigger_.OnApplyFailed();
+    // Offloading policies move this request's layers to the host; the rest preempt the most
+    // recently arrived request in the batch (vLLM's order), possibly this one.
+    if (planner_->MinDeviceBlocks(1, num_layers_) == 0 && kv_.Get(r->id).mask.NumOnDevice() > 0) {
+      r->distance = Distance::Every(0);
+      OF_RETURN_IF_ERROR(SetMask(r, LayerMask::FromDistance(r->distance, num_layers_), moves));
+      continue;
+    }
+    Request* victim = r;
+    for (auto& [id, other] : sched_.table()) {
+      const bool running = other->state == RequestState::kDecoding || other->state == RequestState::kPrefilling;
+      if (running && kv_.Has(id) && kv_.DeviceBlocksHeld(id) > 0 &&
+          other->record.arrival >= victim->record.arrival && other.get() != r) {
+        victim = other.get();
+      }
+    }
+    if (victim == r && kv_.Get(r->id).mask == LayerMask::Paused(num_layers_)) {
+      FailRequest(r, "device KV pool cannot hold even one layer of this request: " + s.message());
+      return false;
+    }
+    PauseRequest(victim, /*for_memory=*/true, moves);
+    paused->push_back(victim->id);
+    if (victim == r) return false;
+  }
+}
+
+Status Engine::UnstickIfIdle() {
+  // Nothing runs: paused requests come back first; a waiting request that cannot be admitted
+  // with an empty batch never will be, so it fails instead of waiting forever.
+  if (sched_.num_in_batch() > 0) return Status::Ok();
+  if (!sched_.Paused().empty()) return Status::Ok();
+  std::vector<Request*> waiting = sched_.Waiting();
+  if (!waiting.empty() && !AdmissionFits(*waiting.front())) {
+    FailRequest(waiting.front(), fmt::format("needs {} device blocks for its prompt; the pool has {}",
+                                             planner_->MinDeviceBlocks(waiting.front()->spec.prompt_tokens, num_layers_),
+                                             kv_.device_pool().capacity()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace orbitflow

@@ -1,0 +1,113 @@
+// The engine loop: schedule -> plan -> execute -> update, identical for the simulated GPU and the
+// real CPU executor (DESIGN.md). One thread owns an Engine.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "cost/cost_model.h"
+#include "exec/executor.h"
+#include "kv/kv_cache_manager.h"
+#include "metrics/request_record.h"
+#include "plan/planner.h"
+#include "sched/replan_trigger.h"
+#include "sched/scheduler.h"
+
+namespace orbitflow {
+
+// How the planner's own time counts (spec section 4, "runs one step ahead").
+enum class PlannerMode : uint8_t {
+  kAhead,  // solved while the previous step runs: hidden, but measured and reported
+  kSync,   // solved on the critical path: charged to the step
+};
+
+struct EngineOptions {
+  SchedulerOptions scheduler;
+  int64_t device_blocks_per_layer = 0;
+  int64_t host_blocks = int64_t{1} << 30;
+  Seconds default_slo{0.1};           // per-token SLO for requests that carry none
+  int64_t max_context = 0;            // longest prompt + output accepted (0: the model's)
+  double avg_trace_tokens = 0;        // for FlexGen+ / SLO-aware baselines
+  PlannerMode planner_mode = PlannerMode::kAhead;
+  ReplanTriggerOptions triggers;
+  int32_t eos_token = 2;              // real executors: end of sequence
+};
+
+// Counters the metrics endpoint and the summaries report.
+struct EngineCounters {
+  int64_t steps = 0;
+  int64_t decode_steps = 0;
+  int64_t pauses = 0;               // Pause-Resume pauses chosen by the planner
+  int64_t preemptions = 0;          // pauses forced because device blocks ran out mid-step
+  int64_t resumes = 0;
+  int64_t apply_failures = 0;
+  int64_t prompt_tokens = 0;
+  int64_t generation_tokens = 0;
+  Bytes h2d, d2h;
+  std::array<int64_t, static_cast<size_t>(ReplanCause::kCount)> replans{};
+};
+
+class Engine {
+ public:
+  // All pointers must outlive the Engine. `virtual_clock` is set only in simulation (it lets the
+  // engine charge synchronous solver time); it is the same object as `clock` then.
+  Engine(EngineOptions options, const CostModel* cost, Planner* planner, Executor* executor,
+         Clock* clock, VirtualClock* virtual_clock = nullptr);
+
+  // Queues a request that arrived at `arrival`. Requests that can never run (empty, longer than
+  // the context, larger than the device pool under this policy) finish at once as failed, with
+  // the reason in their record; the returned status says why.
+  StatusOr<RequestId> Submit(RequestSpec spec, Seconds arrival);
+  // Cancels a request wherever it is; its blocks return to the pools.
+  Status Cancel(RequestId id);
+  // Runs one step. Returns false when there was nothing to run.
+  StatusOr<bool> Step();
+
+  bool HasActive() const { return sched_.HasActive(); }
+  const EngineCounters& counters() const { return counters_; }
+  const std::vector<StepRecord>& steps() const { return steps_; }
+  std::vector<RequestRecord> TakeFinished() { return sched_.TakeFinished(); }
+  const KvCacheManager& kv() const { return kv_; }
+  Scheduler& scheduler() { return sched_; }
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  bool AdmissionFits(const Request& r) const;
+  Status RunPlanner(ReplanCause cause, std::vector<KvMove>* moves, std::vector<RequestId>* paused);
+  Status ApplyDecision(const PlanDecision& d, const std::vector<Request*>& candidates,
+                       std::vector<KvMove>* moves, std::vector<RequestId>* paused);
+  Status SetMask(Request* r, const LayerMask& mask, std::vector<KvMove>* moves);
+  void PauseRequest(Request* r, bool for_memory, std::vector<KvMove>* moves);
+  void ResumeRequest(Request* r);
+  // Grows the KV of `r` to `tokens`, relieving device pressure if needed. False if `r` had to
+  // be paused or failed instead.
+  StatusOr<bool> GrowOrRelieve(Request* r, int64_t tokens, std::vector<KvMove>* moves,
+                               std::vector<RequestId>* paused);
+  void FailRequest(Request* r, std::string why);
+  void FinishRequest(Request* r, FinishReason reason);
+  void HandleTokens(const StepResult& result, Seconds now);
+  Status UnstickIfIdle();
+
+  EngineOptions options_;
+  const CostModel* cost_;
+  Planner* planner_;
+  Executor* executor_;
+  Clock* clock_;
+  VirtualClock* virtual_clock_;
+  int num_layers_;
+  KvCacheManager kv_;
+  Scheduler sched_;
+  ReplanTrigger trigger_;
+  EngineCounters counters_;
+  std::vector<StepRecord> steps_;
+  std::vector<PlanCandidate> candidates_;  // reused every plan
+  Seconds last_solver_time_{0};
+  bool last_solved_ = false;
+  Seconds predicted_step_{0};
+};
+
+}  // namespace orbitflow
