@@ -1,9 +1,12 @@
 // orbitflow: the command-line entry point. Parses flags, sets up logging, dispatches to one
 // subcommand; every error comes back as a Status and becomes one line on stderr and exit 1.
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/command.h"
 #include "cli/simulate_command.h"
 #include "common/logging.h"
 
@@ -14,8 +17,14 @@ int main(int argc, char** argv) {
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
 
-  SimulateOptions sim;
-  CLI::App* simulate = AddSimulateCommand(app, &sim);
+  // Every subcommand, in the order `orbitflow --help` lists them.
+  // `bench` groups the benchmarks (planner, latency, throughput, serve).
+  std::vector<Command> commands;
+  commands.push_back(AddSimulateCommand(app));
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks: planner solve time, engine latency and "
+                                                "throughput, and a load generator for servers");
+  bench->require_subcommand(1);
+  (void)bench;
 
   try {
     app.parse(argc, argv);
@@ -29,7 +38,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   Status status;
-  if (simulate->parsed()) status = RunSimulate(sim);
+  for (const Command& c : commands) {
+    if (c.app->parsed()) status = c.run();
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "orbitflow: %s\n", status.ToString().c_str());
     return 1;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <numeric>
 #include <sstream>
 
@@ -16,7 +17,9 @@
 
 namespace orbitflow {
 
-CLI::App* AddSimulateCommand(CLI::App& app, SimulateOptions* o) {
+Command AddSimulateCommand(CLI::App& app) {
+  auto opts = std::make_shared<SimulateOptions>();
+  SimulateOptions* o = opts.get();
   CLI::App* cmd = app.add_subcommand(
       "simulate", "Replay a workload on the simulated GPU under each policy and score SLO attainment");
   cmd->add_option("--model", o->model, "Model shape: llama-3.1-8b, llama-3-70b, llama-3-70b-tp2, "
@@ -52,7 +55,7 @@ CLI::App* AddSimulateCommand(CLI::App& app, SimulateOptions* o) {
   cmd->add_option("--seed", o->seed, "Seed for every random choice")->capture_default_str();
   cmd->add_option("--out", o->out, "Directory for summary.csv and requests-<policy>.csv");
   cmd->add_flag("!--no-progress", o->progress, "Do not draw a progress bar");
-  return cmd;
+  return {cmd, [opts] { return RunSimulate(*opts); }};
 }
 
 namespace {

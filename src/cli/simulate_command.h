@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/command.h"
 #include "cli/policies.h"
 #include "orbitflow/status.h"
 
@@ -35,8 +36,8 @@ struct SimulateOptions {
   PolicyOptions policy;
 };
 
-// Registers the subcommand and its flags; `opts` must outlive the app.
-CLI::App* AddSimulateCommand(CLI::App& app, SimulateOptions* opts);
+// Registers `orbitflow simulate` and its flags.
+Command AddSimulateCommand(CLI::App& app);
 Status RunSimulate(const SimulateOptions& opts);
 
 }  // namespace orbitflow
