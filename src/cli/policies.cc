@@ -1,17 +1,31 @@
 #include "cli/policies.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "plan/baselines.h"
+#include "plan/ilp/orbitflow_planner.h"
 
 namespace orbitflow {
 
 std::vector<std::string> AllPolicyNames() {
-  std::vector<std::string> names = BaselinePolicyNames();
+  std::vector<std::string> names = OrbitFlowPolicyNames();
+  for (std::string& n : BaselinePolicyNames()) names.push_back(std::move(n));
   return names;
 }
 
 StatusOr<std::unique_ptr<Planner>> MakePolicy(std::string_view name, const PolicyOptions& options) {
+  const std::vector<std::string> orbitflow = OrbitFlowPolicyNames();
+  if (std::find(orbitflow.begin(), orbitflow.end(), name) != orbitflow.end()) {
+    OrbitFlowOptions o;
+    OF_ASSIGN_OR_RETURN(o.backend, ParseBackend(options.planner_backend));
+    OF_ASSIGN_OR_RETURN(o.pause_strategy, ParsePauseStrategy(options.pause_strategy));
+    o.ilp.headroom.fraction = options.headroom_fraction;
+    o.ilp.headroom.min_blocks = options.headroom_min_blocks;
+    o.seed = options.seed;
+    return MakeOrbitFlowPlanner(name, o);
+  }
   auto baseline = MakeBaselinePlanner(name);
   if (baseline.ok()) return baseline;
   return NotFound(fmt::format("unknown policy '{}'; known policies: {}", name,

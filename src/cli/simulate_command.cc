@@ -104,12 +104,12 @@ int64_t DeviceBlocksFromMemory(const CostModel& cost) {
 }
 
 void PrintTable(const std::vector<SimulationResult>& results, const SimulateOptions& o, Seconds slo) {
-  std::printf("\n%-18s %5s %5s %5s %8s %8s %8s %9s %7s %9s %6s %8s %6s %6s %7s\n", "policy", "reqs", "done",
+  std::printf("\n%-20s %5s %5s %5s %8s %8s %8s %9s %7s %9s %6s %8s %6s %6s %7s\n", "policy", "reqs", "done",
               "fail", "TBT", "TBT+dep", "TPOT", "P95 TBT", "P95/S", "tok/s", "KVutil", "solver%", "pause",
               "preempt", "wall s");
   for (const SimulationResult& r : results) {
     const SloSummary& s = r.summary;
-    std::printf("%-18s %5lld %5lld %5lld %7.1f%% %7.1f%% %7.1f%% %7.1fms %7.2f %9.1f %5.1f%% %8.3f %6lld %6lld %7.2f\n",
+    std::printf("%-20s %5lld %5lld %5lld %7.1f%% %7.1f%% %7.1f%% %7.1fms %7.2f %9.1f %5.1f%% %8.3f %6lld %6lld %7.2f\n",
                 r.policy.c_str(), static_cast<long long>(s.requests), static_cast<long long>(s.completed),
                 static_cast<long long>(s.failed), 100 * s.tbt_attainment, 100 * s.tbt_attainment_deposit,
                 100 * s.tpot_attainment, 1000 * s.p95_tbt_s, s.p95_tbt_ratio, s.throughput_tok_s,

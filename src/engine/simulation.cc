@@ -9,6 +9,12 @@
 
 namespace orbitflow {
 
+namespace {
+// Long prefills take one step each, so a few thousand token-less steps in a row cannot happen
+// in a healthy run.
+constexpr int kMaxStepsWithoutTokens = 10000;
+}  // namespace
+
 StatusOr<SimulationResult> RunSimulation(const Workload& workload, const CostModel& cost,
                                          Planner& planner, const SimulationOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
@@ -48,12 +54,18 @@ StatusOr<SimulationResult> RunSimulation(const Workload& workload, const CostMod
       }
       continue;
     }
+    const int64_t tokens_before = engine.counters().generation_tokens;
     OF_ASSIGN_OR_RETURN(bool ran, engine.Step());
-    stuck = ran ? 0 : stuck + 1;
-    if (stuck > 1000) {
-      return Internal(fmt::format("simulation of '{}' made no progress for 1000 iterations at step {}",
-                                  planner.name(), engine.counters().steps));
+    // A step that runs but produces nothing (only moves or pauses) is progress only for a while:
+    // a policy that keeps undoing its own plan must end in an error, not a hang.
+    const bool produced = engine.counters().generation_tokens > tokens_before;
+    stuck = produced ? 0 : stuck + 1;
+    if (stuck > kMaxStepsWithoutTokens) {
+      return Internal(fmt::format("simulation of '{}' produced no token for {} iterations at step {} "
+                                  "(the policy keeps re-planning without progress)",
+                                  planner.name(), kMaxStepsWithoutTokens, engine.counters().steps));
     }
+    (void)ran;
     for (RequestRecord& r : engine.TakeFinished()) {
       out.records.push_back(std::move(r));
       ++finished;

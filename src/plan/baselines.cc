@@ -62,10 +62,10 @@ StatusOr<PlanDecision> UniformBaseline::Plan(const PlanInput& input) {
   // The paper's baselines derive their distance when the batch changes, not on every re-plan: an
   // unchanged batch re-planned for another reason keeps its distance (memory is still checked).
   const bool may_reuse = !per_step_ && input.cause != ReplanCause::kBatchChanged;
-  const UniformDistanceRule rule = [&](std::span<const PlanCandidate> batch) {
+  const UniformDistanceRule rule = [&](std::span<const PlanCandidate> batch, int64_t budget) {
     std::vector<RequestId> ids = SortedIds(batch);
     if (may_reuse && last_.has_value() && last_->batch == ids) return last_->distance;
-    const Distance d = ChooseDistance(input, batch);
+    const Distance d = ChooseDistance(input, batch, budget);
     last_ = Chosen{std::move(ids), d};
     return d;
   };
@@ -93,8 +93,9 @@ FlexGenPlusPlanner::FlexGenPlusPlanner(const BaselineOptions& options)
     : UniformBaseline(options, /*per_step=*/false, LastRequestPolicy::kOffloadEverything) {}
 
 Distance FlexGenPlusPlanner::ChooseDistance(const PlanInput& input,
-                                            std::span<const PlanCandidate> batch) const {
-  return CapacityUniformDistance(input.cost->num_layers(), input.device_blocks,
+                                            std::span<const PlanCandidate> batch,
+                                            int64_t device_blocks) const {
+  return CapacityUniformDistance(input.cost->num_layers(), device_blocks,
                                  UniformLayerBlocks(batch, input.avg_trace_tokens, 1));
 }
 
@@ -102,7 +103,8 @@ SloAwarePlanner::SloAwarePlanner(const BaselineOptions& options)
     : UniformBaseline(options, /*per_step=*/false, LastRequestPolicy::kOffloadEverything) {}
 
 Distance SloAwarePlanner::ChooseDistance(const PlanInput& input,
-                                         std::span<const PlanCandidate> batch) const {
+                                         std::span<const PlanCandidate> batch,
+                                         int64_t device_blocks) const {
   const int64_t x = SloAwareBatchTokens(batch, input.avg_trace_tokens);
   return SloAwareDistance(input.cost->num_layers(), input.cost->DecodeStep(x),
                           input.cost->TransferAll(x));
@@ -112,8 +114,9 @@ DynamicHeuristicPlanner::DynamicHeuristicPlanner(const BaselineOptions& options)
     : UniformBaseline(options, /*per_step=*/true, LastRequestPolicy::kOffloadEverything) {}
 
 Distance DynamicHeuristicPlanner::ChooseDistance(const PlanInput& input,
-                                                 std::span<const PlanCandidate> batch) const {
-  return CapacityUniformDistance(input.cost->num_layers(), input.device_blocks,
+                                                 std::span<const PlanCandidate> batch,
+                                                 int64_t device_blocks) const {
+  return CapacityUniformDistance(input.cost->num_layers(), device_blocks,
                                  UniformLayerBlocks(batch, /*min_tokens=*/0, 2));
 }
 

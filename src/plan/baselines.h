@@ -65,8 +65,8 @@ class UniformBaseline : public Planner {
  protected:
   UniformBaseline(const BaselineOptions& options, bool per_step, LastRequestPolicy last_request);
   // The policy's distance for `batch` (input.requests, or what is left of it after pauses).
-  virtual Distance ChooseDistance(const PlanInput& input,
-                                  std::span<const PlanCandidate> batch) const = 0;
+  virtual Distance ChooseDistance(const PlanInput& input, std::span<const PlanCandidate> batch,
+                                  int64_t device_blocks) const = 0;
 
  private:
   struct Chosen {
@@ -90,7 +90,7 @@ class AllDevicePlanner final : public UniformBaseline {
   int64_t MinDeviceBlocks(int64_t tokens, int num_layers) const override;
 
  protected:
-  Distance ChooseDistance(const PlanInput&, std::span<const PlanCandidate>) const override {
+  Distance ChooseDistance(const PlanInput&, std::span<const PlanCandidate>, int64_t) const override {
     return Distance::AllDevice();
   }
 };
@@ -102,7 +102,7 @@ class FixedDistancePlanner final : public UniformBaseline {
   std::string_view name() const override { return name_; }
 
  protected:
-  Distance ChooseDistance(const PlanInput&, std::span<const PlanCandidate>) const override {
+  Distance ChooseDistance(const PlanInput&, std::span<const PlanCandidate>, int64_t) const override {
     return distance_;
   }
 
@@ -119,8 +119,8 @@ class FlexGenPlusPlanner final : public UniformBaseline {
   std::string_view name() const override { return "flexgen-plus"; }
 
  protected:
-  Distance ChooseDistance(const PlanInput& input,
-                          std::span<const PlanCandidate> batch) const override;
+  Distance ChooseDistance(const PlanInput& input, std::span<const PlanCandidate> batch,
+                          int64_t device_blocks) const override;
 };
 
 // SLO-aware offloading: SloAwareDistance of f_compute(X) and f_transfer(X), X =
@@ -131,8 +131,8 @@ class SloAwarePlanner final : public UniformBaseline {
   std::string_view name() const override { return "slo-aware"; }
 
  protected:
-  Distance ChooseDistance(const PlanInput& input,
-                          std::span<const PlanCandidate> batch) const override;
+  Distance ChooseDistance(const PlanInput& input, std::span<const PlanCandidate> batch,
+                          int64_t device_blocks) const override;
 };
 
 // Dynamic heuristic: CapacityUniformDistance(L, device_blocks, UniformLayerBlocks(batch, 0, 2)),
@@ -143,8 +143,8 @@ class DynamicHeuristicPlanner final : public UniformBaseline {
   std::string_view name() const override { return "dynamic-heuristic"; }
 
  protected:
-  Distance ChooseDistance(const PlanInput& input,
-                          std::span<const PlanCandidate> batch) const override;
+  Distance ChooseDistance(const PlanInput& input, std::span<const PlanCandidate> batch,
+                          int64_t device_blocks) const override;
 };
 
 // ---- Factory ----

@@ -79,8 +79,11 @@ StatusOr<PlanDecision> FitOrPreempt(const PlanInput& input, const UniformDistanc
   std::vector<bool> paused(all.size(), false);
   size_t next_victim = 0;
 
-  Distance d = rule(kept);
-  while (UniformDeviceBlocks(kept, d, num_layers) > input.device_blocks) {
+  // A paused request keeps its first layer on the device (spec section 7), so each pause frees
+  // less than the request holds: its retained layer comes out of the budget.
+  int64_t budget = input.device_blocks;
+  Distance d = rule(kept, budget);
+  while (UniformDeviceBlocks(kept, d, num_layers) > budget) {
     if (kept.size() == 1) {
       if (options.last_request == LastRequestPolicy::kInfeasible) {
         const PlanCandidate& r = kept.front();
@@ -88,7 +91,7 @@ StatusOr<PlanDecision> FitOrPreempt(const PlanInput& input, const UniformDistanc
                           std::to_string(r.context_tokens) + " tokens) needs " +
                           std::to_string(UniformDeviceBlocks(kept, d, num_layers)) +
                           " device layer-blocks at distance " + d.ToString() + " but only " +
-                          std::to_string(input.device_blocks) +
+                          std::to_string(budget) +
                           " are available, even with every other request paused");
       }
       d = Distance::Every(0);
@@ -97,12 +100,13 @@ StatusOr<PlanDecision> FitOrPreempt(const PlanInput& input, const UniformDistanc
     }
     const size_t victim = victims[next_victim++];
     paused[victim] = true;
+    budget -= all[victim].blocks_per_layer();
     decision.pause.push_back(all[victim].id);
     kept.clear();
     for (size_t i = 0; i < all.size(); ++i) {
       if (!paused[i]) kept.push_back(all[i]);
     }
-    d = rule(kept);
+    d = rule(kept, budget);
   }
 
   for (const PlanCandidate& r : kept) {

@@ -48,10 +48,13 @@ struct MemoryFitOptions {
 // A policy's one distance for a batch. FitOrPreempt calls it on input.requests and again on the
 // smaller batch after every pause: pausing changes the batch the policy sees, and re-choosing
 // makes the decision a fixed point (planning the kept batch again pauses no one).
-using UniformDistanceRule = std::function<Distance(std::span<const PlanCandidate> batch)>;
+// `device_blocks` is the budget left for `batch` (pauses shrink it by the layer each keeps).
+using UniformDistanceRule =
+    std::function<Distance(std::span<const PlanCandidate> batch, int64_t device_blocks)>;
 
-// Places every request of input.requests at rule(batch). While the placement needs more than
-// input.device_blocks (UniformDeviceBlocks), pauses the next request of PreemptionOrder and asks
+// Places every request of input.requests at rule(batch, budget). While the placement needs more
+// than the budget (input.device_blocks, less the first layer each paused request keeps), pauses
+// the next request of PreemptionOrder and asks
 // the rule again, never pausing the last remaining request; that one gets
 // options.last_request's treatment. The decision lists the kept requests in input order, the
 // paused ones in the order they were paused, and the step time the cost model predicts for the

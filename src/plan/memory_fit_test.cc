@@ -18,7 +18,7 @@ constexpr int kLayers = 32;
 constexpr int64_t kBudget = 611 * 32;  // 19,552 layer-blocks
 
 UniformDistanceRule Fixed(Distance d) {
-  return [d](std::span<const PlanCandidate>) { return d; };
+  return [d](std::span<const PlanCandidate>, int64_t) { return d; };
 }
 
 TEST(MemoryFitTest, DeviceBlocksCountLookaheadPerDeviceLayer) {
@@ -65,7 +65,7 @@ TEST(MemoryFitTest, RuleIsAskedAgainForTheSmallerBatch) {
   // Offload every other layer while three requests run, nothing once fewer do: three need
   // 37056 > 19552 at d = 1, so request 3 is paused; two at AllDevice need
   // 32 x (314 + 751) = 34080 > 19552, so request 2 is paused; one at AllDevice: 10048 fits.
-  const UniformDistanceRule rule = [&](std::span<const PlanCandidate> b) {
+  const UniformDistanceRule rule = [&](std::span<const PlanCandidate> b, int64_t) {
     sizes.push_back(b.size());
     return b.size() >= 3 ? Distance::Every(1) : Distance::AllDevice();
   };
@@ -74,6 +74,25 @@ TEST(MemoryFitTest, RuleIsAskedAgainForTheSmallerBatch) {
   EXPECT_EQ(sizes, (std::vector<size_t>{3, 2, 1}));
   EXPECT_EQ(IdValues(got->pause), (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(got->distances, (std::vector<Distance>{Distance::AllDevice()}));
+}
+
+TEST(MemoryFitTest, APausedRequestsRetainedLayerComesOutOfTheBudget) {
+  const CostModel cost = A100Llama8B();
+  const std::vector<PlanCandidate> batch = {Candidate(1, 5000, 0), Candidate(2, 12000, 1)};
+  // Request 1 alone at AllDevice needs 32 x 314 = 10048 <= 10148, but request 2, once paused,
+  // keeps its first layer (750 blocks): 10048 + 750 > 10148, so request 1 must offload.
+  const int64_t budget = 32 * 314 + 100;
+  std::vector<int64_t> budgets;
+  const UniformDistanceRule rule = [&](std::span<const PlanCandidate>, int64_t b) {
+    budgets.push_back(b);
+    return Distance::AllDevice();
+  };
+  StatusOr<PlanDecision> got = FitOrPreempt(Input(batch, budget, cost), rule, {});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(IdValues(got->pause), (std::vector<int64_t>{2}));
+  EXPECT_EQ(got->distances, (std::vector<Distance>{Distance::Every(0)}));
+  EXPECT_TRUE(got->fallback);
+  EXPECT_EQ(budgets, (std::vector<int64_t>{budget, budget - 750}));
 }
 
 TEST(MemoryFitTest, LastRequestFallsBackToFullOffload) {
