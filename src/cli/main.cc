@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_planner_command.h"
 #include "cli/command.h"
 #include "cli/simulate_command.h"
 #include "common/logging.h"
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks: planner solve time, engine latency and "
                                                 "throughput, and a load generator for servers");
   bench->require_subcommand(1);
-  (void)bench;
+  commands.push_back(AddBenchPlannerCommand(*bench));
 
   try {
     app.parse(argc, argv);

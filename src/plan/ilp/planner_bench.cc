@@ -135,6 +135,7 @@ StatusOr<PlannerBenchReport> RunPlannerBench(const PlannerBenchOptions& o) {
     rep.optimal += s.verdict == SolveVerdict::kOptimal ? 1 : 0;
     rep.slo_infeasible += s.verdict == SolveVerdict::kSloInfeasible ? 1 : 0;
     rep.memory_infeasible += s.verdict == SolveVerdict::kMemoryInfeasible ? 1 : 0;
+    if (o.on_instance) o.on_instance(i + 1);
     if (!o.verify) continue;
     const auto m0 = std::chrono::steady_clock::now();
     OF_ASSIGN_OR_RETURN(IlpSolution m, milp.Solve(instance));

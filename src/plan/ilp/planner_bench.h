@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -60,6 +61,8 @@ struct PlannerBenchOptions {
   // form has the same optimum as the spec's per-request form and solves several times faster).
   double milp_time_limit_s = 10.0;
   FlowForm milp_flow = FlowForm::kCumulative;
+  // Called after each instance with the count done (progress display); may be empty.
+  std::function<void(int)> on_instance;
 };
 
 struct PlannerBenchReport {
