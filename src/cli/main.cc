@@ -6,9 +6,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_engine_command.h"
 #include "cli/bench_planner_command.h"
 #include "cli/command.h"
+#include "cli/export_command.h"
+#include "cli/generate_command.h"
+#include "cli/profile_command.h"
+#include "cli/serve_command.h"
 #include "cli/simulate_command.h"
+#include "cli/tokenize_command.h"
 #include "common/logging.h"
 
 int main(int argc, char** argv) {
@@ -22,10 +28,17 @@ int main(int argc, char** argv) {
   // `bench` groups the benchmarks (planner, latency, throughput, serve).
   std::vector<Command> commands;
   commands.push_back(AddSimulateCommand(app));
+  commands.push_back(AddGenerateCommand(app));
+  commands.push_back(AddTokenizeCommand(app));
+  commands.push_back(AddExportCommand(app));
+  commands.push_back(AddProfileCommand(app));
+  commands.push_back(AddServeCommand(app));
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks: planner solve time, engine latency and "
                                                 "throughput, and a load generator for servers");
   bench->require_subcommand(1);
   commands.push_back(AddBenchPlannerCommand(*bench));
+  commands.push_back(AddBenchLatencyCommand(*bench));
+  commands.push_back(AddBenchThroughputCommand(*bench));
 
   try {
     app.parse(argc, argv);

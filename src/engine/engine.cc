@@ -22,6 +22,7 @@ Engine::Engine(EngineOptions options, const CostModel* cost, Planner* planner, E
       sched_(options_.scheduler),
       trigger_(options_.triggers) {
   if (options_.max_context <= 0) options_.max_context = cost->model().max_seq_len;
+  if (options_.plan_on_thread) planner_thread_ = std::make_unique<PlannerThread>(planner_);
 }
 
 StatusOr<RequestId> Engine::Submit(RequestSpec spec, Seconds arrival) {
@@ -103,53 +104,83 @@ void Engine::ResumeRequest(Request* r) {
   trigger_.OnBatchChanged();
 }
 
-Status Engine::RunPlanner(ReplanCause cause, std::vector<KvMove>* moves, std::vector<RequestId>* paused) {
+bool Engine::BuildPlanInput(ReplanCause cause, PlanInput* input) {
   // Candidates: everyone in the batch, as they will be after this step; paused requests rejoin
   // on a batch change or when nothing else runs (spec section 7).
-  std::vector<Request*> members;
   int64_t outside_blocks = 0;
   const bool resume_ok = cause == ReplanCause::kBatchChanged || sched_.num_in_batch() == 0;
+  candidates_.clear();
   for (auto& [id, r] : sched_.table()) {
     const bool in_batch = r->state == RequestState::kDecoding || r->state == RequestState::kPrefilling;
-    if (in_batch || (r->state == RequestState::kPaused && resume_ok)) {
-      members.push_back(r.get());
-    } else if (kv_.Has(id)) {
-      outside_blocks += kv_.DeviceBlocksHeld(id);
+    if (!in_batch && !(r->state == RequestState::kPaused && resume_ok)) {
+      if (kv_.Has(id)) outside_blocks += kv_.DeviceBlocksHeld(id);
+      continue;
     }
-  }
-  if (members.empty()) return Status::Ok();
-  candidates_.clear();
-  for (Request* r : members) {
     const int64_t ctx = r->prefill_done() ? r->context_tokens() + 1 : r->spec.prompt_tokens;
     candidates_.push_back({.id = r->id, .context_tokens = ctx, .prompt_tokens = r->spec.prompt_tokens,
                            .generated_tokens = r->generated, .remaining_tokens = r->remaining_output(),
                            .slo = r->slo, .deposit_tokens = static_cast<double>(r->deposit.deposit()),
                            .arrival = r->record.arrival, .was_paused = r->state == RequestState::kPaused});
   }
-  PlanInput input{.step = counters_.steps, .requests = candidates_,
-                  .device_blocks = kv_.device_pool().capacity() - outside_blocks,
-                  .device_blocks_per_layer = options_.device_blocks_per_layer,
-                  .avg_trace_tokens = options_.avg_trace_tokens, .cause = cause, .cost = cost_};
+  if (candidates_.empty()) return false;
+  *input = PlanInput{.step = counters_.steps, .requests = candidates_,
+                     .device_blocks = kv_.device_pool().capacity() - outside_blocks,
+                     .device_blocks_per_layer = options_.device_blocks_per_layer,
+                     .avg_trace_tokens = options_.avg_trace_tokens, .cause = cause, .cost = cost_};
+  return true;
+}
+
+Status Engine::RunPlanner(ReplanCause cause, std::vector<KvMove>* moves, std::vector<RequestId>* paused) {
+  PlanInput input;
+  if (!BuildPlanInput(cause, &input)) return Status::Ok();
+  trigger_.OnSolveStarted();
   const auto t0 = std::chrono::steady_clock::now();
   StatusOr<PlanDecision> decision = planner_->Plan(input);
-  last_solver_time_ = std::chrono::duration_cast<Seconds>(std::chrono::steady_clock::now() - t0);
+  const Seconds took = std::chrono::duration_cast<Seconds>(std::chrono::steady_clock::now() - t0);
+  return AdoptDecision(std::move(decision), took, cause, moves, paused);
+}
+
+Status Engine::PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove>* moves,
+                            std::vector<RequestId>* paused) {
+  if (std::optional<PlannerJobResult> done = planner_thread_->TryTake()) {
+    OF_RETURN_IF_ERROR(AdoptDecision(std::move(done->decision), done->solve_time, done->cause, moves, paused));
+    // Whatever happened while it solved (arrivals, finishes) is still pending.
+    cause = trigger_.Pending();
+    if (!cause && planner_->ReplanEveryStep()) cause = ReplanCause::kEveryStep;
+  } else if (planner_thread_->busy()) {
+    ++counters_.late_plans;  // this step runs on the previous plan
+    return Status::Ok();
+  }
+  if (!cause) return Status::Ok();
+  PlanInput input;
+  if (!BuildPlanInput(*cause, &input)) return Status::Ok();
+  planner_thread_->Start(input, *cost_);
+  trigger_.OnSolveStarted();
+  return Status::Ok();
+}
+
+Status Engine::AdoptDecision(StatusOr<PlanDecision> decision, Seconds solve_time, ReplanCause cause,
+                             std::vector<KvMove>* moves, std::vector<RequestId>* paused) {
+  last_solver_time_ = solve_time;
   last_solved_ = true;
   trigger_.Count(cause);
   ++counters_.replans[static_cast<size_t>(cause)];
-  for (Request* r : members) r->record.solver_time += last_solver_time_;
+  for (const PlanCandidate& c : candidates_) {
+    if (Request* r = sched_.Find(c.id)) r->record.solver_time += solve_time;
+  }
   if (!decision.ok()) {
     if (decision.status().code() != StatusCode::kInfeasible) return decision.status();
     // Nothing fits even with pausing: keep the batch as is and let growth relieve pressure.
-    trigger_.OnPlanned(1, Seconds(0));
+    trigger_.OnPlanAdopted(1, Seconds(0));
     return Status::Ok();
   }
-  trigger_.OnPlanned(std::max(1, decision->window_steps), decision->predicted_step);
+  trigger_.OnPlanAdopted(std::max(1, decision->window_steps), decision->predicted_step);
   predicted_step_ = decision->predicted_step;
-  return ApplyDecision(*decision, members, moves, paused);
+  return ApplyDecision(*decision, moves, paused);
 }
 
-Status Engine::ApplyDecision(const PlanDecision& d, const std::vector<Request*>& candidates,
-                             std::vector<KvMove>* moves, std::vector<RequestId>* paused) {
+Status Engine::ApplyDecision(const PlanDecision& d, std::vector<KvMove>* moves,
+                             std::vector<RequestId>* paused) {
   for (RequestId id : d.pause) {
     Request* r = sched_.Find(id);
     if (r && r->state != RequestState::kPaused) {
@@ -185,7 +216,6 @@ Status Engine::ApplyDecision(const PlanDecision& d, const std::vector<Request*>&
       OF_RETURN_IF_ERROR(SetMask(r, LayerMask::FromDistance(r->distance, num_layers_), moves));
     }
   }
-  (void)candidates;
   return Status::Ok();
 }
 

@@ -13,6 +13,7 @@
 #include "exec/executor.h"
 #include "kv/kv_cache_manager.h"
 #include "metrics/request_record.h"
+#include "engine/planner_thread.h"
 #include "plan/planner.h"
 #include "sched/replan_trigger.h"
 #include "sched/scheduler.h"
@@ -33,6 +34,10 @@ struct EngineOptions {
   int64_t max_context = 0;            // longest prompt + output accepted (0: the model's)
   double avg_trace_tokens = 0;        // for FlexGen+ / SLO-aware baselines
   PlannerMode planner_mode = PlannerMode::kAhead;
+  // Live engines: solve on a planner thread while the step runs and adopt the answer at the next
+  // step (the current plan holds until then). Simulation solves inline and accounts by
+  // planner_mode instead, so its results do not depend on the host's thread timing.
+  bool plan_on_thread = false;
   ReplanTriggerOptions triggers;
   int32_t eos_token = 2;              // real executors: end of sequence
 };
@@ -45,6 +50,7 @@ struct EngineCounters {
   int64_t preemptions = 0;          // pauses forced because device blocks ran out mid-step
   int64_t resumes = 0;
   int64_t apply_failures = 0;
+  int64_t late_plans = 0;           // steps that started while a threaded solve was still running
   int64_t prompt_tokens = 0;
   int64_t generation_tokens = 0;
   Bytes h2d, d2h;
@@ -77,9 +83,16 @@ class Engine {
 
  private:
   bool AdmissionFits(const Request& r) const;
+  // Fills candidates_ and `input` for a plan; false when there is nobody to place.
+  bool BuildPlanInput(ReplanCause cause, PlanInput* input);
+  // Solves inline and adopts the decision.
   Status RunPlanner(ReplanCause cause, std::vector<KvMove>* moves, std::vector<RequestId>* paused);
-  Status ApplyDecision(const PlanDecision& d, const std::vector<Request*>& candidates,
+  // Threaded planning: adopts a finished solve, starts a new one when a trigger is pending.
+  Status PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove>* moves,
+                      std::vector<RequestId>* paused);
+  Status AdoptDecision(StatusOr<PlanDecision> decision, Seconds solve_time, ReplanCause cause,
                        std::vector<KvMove>* moves, std::vector<RequestId>* paused);
+  Status ApplyDecision(const PlanDecision& d, std::vector<KvMove>* moves, std::vector<RequestId>* paused);
   Status SetMask(Request* r, const LayerMask& mask, std::vector<KvMove>* moves);
   void PauseRequest(Request* r, bool for_memory, std::vector<KvMove>* moves);
   void ResumeRequest(Request* r);
@@ -108,6 +121,7 @@ class Engine {
   Seconds last_solver_time_{0};
   bool last_solved_ = false;
   Seconds predicted_step_{0};
+  std::unique_ptr<PlannerThread> planner_thread_;  // set when options_.plan_on_thread
 };
 
 }  // namespace orbitflow

@@ -26,7 +26,11 @@ StatusOr<bool> Engine::Step() {
   std::optional<ReplanCause> cause = trigger_.Pending();
   if (!cause && planner_->ReplanEveryStep()) cause = ReplanCause::kEveryStep;
   if (sched_.num_in_batch() == 0 && !sched_.Paused().empty()) cause = ReplanCause::kBatchChanged;
-  if (cause) OF_RETURN_IF_ERROR(RunPlanner(*cause, &moves, &paused));
+  if (planner_thread_) {
+    OF_RETURN_IF_ERROR(PlanOnThread(cause, &moves, &paused));
+  } else if (cause) {
+    OF_RETURN_IF_ERROR(RunPlanner(*cause, &moves, &paused));
+  }
   if (sched_.num_in_batch() == 0 && !sched_.Paused().empty()) {
     // The policy paused everyone: nothing can make progress, so the largest request fails
     // rather than the engine spinning.

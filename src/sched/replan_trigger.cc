@@ -1,12 +1,23 @@
 #include "sched/replan_trigger.h"
 
 #include <cmath>
+#include <limits>
 
 namespace orbitflow {
 
 void ReplanTrigger::OnPlanned(int window_steps, Seconds predicted) {
+  OnSolveStarted();
+  OnPlanAdopted(window_steps, predicted);
+}
+
+void ReplanTrigger::OnSolveStarted() {
   batch_changed_ = prefill_ = apply_failed_ = drifted_ = false;
   has_plan_ = true;
+  window_left_ = std::numeric_limits<int>::max();
+  drift_run_ = 0;
+}
+
+void ReplanTrigger::OnPlanAdopted(int window_steps, Seconds predicted) {
   window_left_ = window_steps;
   predicted_ = predicted;
   drift_run_ = 0;

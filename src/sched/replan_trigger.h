@@ -25,8 +25,14 @@ class ReplanTrigger {
   void OnBatchChanged() { batch_changed_ = true; }
   void OnPrefillScheduled() { prefill_ = true; }
   void OnApplyFailed() { apply_failed_ = true; }
-  // A new plan was adopted for `window_steps` steps predicting `predicted` per step.
+  // A new plan was solved and adopted for `window_steps` steps predicting `predicted` per step:
+  // OnSolveStarted then OnPlanAdopted.
   void OnPlanned(int window_steps, Seconds predicted);
+  // A solve started from the current state: the causes pending so far are answered by it (causes
+  // raised while it runs stay pending), and no window runs out until its plan is adopted.
+  void OnSolveStarted();
+  // The solve's plan is in force for `window_steps` decode steps.
+  void OnPlanAdopted(int window_steps, Seconds predicted);
   // A decode step ran: counts down the window and checks drift.
   void OnDecodeStep(Seconds measured);
 

@@ -9,6 +9,7 @@
 #include "kv/placement.h"
 #include "metrics/request_record.h"
 #include "metrics/token_deposit.h"
+#include "model/sampler.h"
 #include "orbitflow/types.h"
 
 namespace orbitflow {
@@ -23,6 +24,9 @@ struct RequestSpec {
   std::vector<int32_t> prompt;       // token ids (real executors); empty in simulation
   std::optional<Seconds> slo;        // per-token SLO; the engine default when absent
   bool stop_at_eos = false;          // real executors: finish on the end-of-sequence token
+  // Real executors: how the request picks its tokens (greedy by default). The CPU executor
+  // learns it through CpuExecutor::SetSampling after Submit.
+  SamplerOptions sampling;
 };
 
 struct Request {
