@@ -134,7 +134,7 @@ Status BuildCpuEngine(const CpuRigFlags& f, int max_batch, int64_t max_context, 
   o.device_blocks_per_layer = rig->device_blocks_per_layer;
   o.host_blocks = eo.host_blocks;
   o.max_context = max_context;
-  o.plan_on_thread = false;
+  o.plan_on_thread = true;  // live engine: solve for step t+1 while step t runs
   o.eos_token = rig->tokenizer.eos_id();
   rig->engine = std::make_unique<Engine>(o, rig->cost.get(), rig->planner.get(), rig->tap.get(),
                                          &rig->clock);

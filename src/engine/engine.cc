@@ -147,16 +147,34 @@ Status Engine::PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove
     // Whatever happened while it solved (arrivals, finishes) is still pending.
     cause = trigger_.Pending();
     if (!cause && planner_->ReplanEveryStep()) cause = ReplanCause::kEveryStep;
-  } else if (planner_thread_->busy()) {
+  }
+  if (planner_thread_->busy() && !DecodingUnplaced()) {
     ++counters_.late_plans;  // this step runs on the previous plan
     return Status::Ok();
   }
-  if (!cause) return Status::Ok();
-  PlanInput input;
-  if (!BuildPlanInput(*cause, &input)) return Status::Ok();
-  planner_thread_->Start(input, *cost_);
-  trigger_.OnSolveStarted();
+  auto start = [&](ReplanCause c) {
+    PlanInput input;
+    if (!BuildPlanInput(c, &input)) return;
+    planner_thread_->Start(input, *cost_);
+    trigger_.OnSolveStarted();
+  };
+  if (!planner_thread_->busy() && cause) start(*cause);
+  // A request about to decode with no placement yet has no previous plan to run on: wait for a
+  // solve that includes it (a job started before it arrived does not, hence the second round).
+  for (int round = 0; round < 2 && DecodingUnplaced(); ++round) {
+    if (!planner_thread_->busy()) start(ReplanCause::kBatchChanged);
+    if (!planner_thread_->busy()) break;
+    PlannerJobResult done = planner_thread_->Wait();
+    OF_RETURN_IF_ERROR(AdoptDecision(std::move(done.decision), done.solve_time, done.cause, moves, paused));
+  }
   return Status::Ok();
+}
+
+bool Engine::DecodingUnplaced() {
+  for (Request* r : sched_.Decoding()) {
+    if (!r->placed) return true;
+  }
+  return false;
 }
 
 Status Engine::AdoptDecision(StatusOr<PlanDecision> decision, Seconds solve_time, ReplanCause cause,
@@ -195,6 +213,7 @@ Status Engine::ApplyDecision(const PlanDecision& d, std::vector<KvMove>* moves,
     if (!r) continue;
     LayerMask mask = LayerMask::FromDistance(d.distances[i], num_layers_);
     r->distance = d.distances[i];
+    r->placed = true;
     if (r->state == RequestState::kPaused) ResumeRequest(r);
     if (mask.NumOnDevice() <= kv_.Get(r->id).mask.NumOnDevice()) {
       OF_RETURN_IF_ERROR(SetMask(r, mask, moves));
@@ -213,6 +232,7 @@ Status Engine::ApplyDecision(const PlanDecision& d, std::vector<KvMove>* moves,
       paused->push_back(r->id);
     } else {
       r->distance = Distance::Every(0);
+      r->placed = true;
       OF_RETURN_IF_ERROR(SetMask(r, LayerMask::FromDistance(r->distance, num_layers_), moves));
     }
   }
@@ -235,6 +255,7 @@ StatusOr<bool> Engine::GrowOrRelieve(Request* r, int64_t tokens, std::vector<KvM
     // recently arrived request in the batch (vLLM's order), possibly this one.
     if (planner_->MinDeviceBlocks(1, num_layers_) == 0 && kv_.Get(r->id).mask.NumOnDevice() > 0) {
       r->distance = Distance::Every(0);
+      r->placed = true;
       OF_RETURN_IF_ERROR(SetMask(r, LayerMask::FromDistance(r->distance, num_layers_), moves));
       continue;
     }

@@ -90,6 +90,7 @@ class Engine {
   // Threaded planning: adopts a finished solve, starts a new one when a trigger is pending.
   Status PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove>* moves,
                       std::vector<RequestId>* paused);
+  bool DecodingUnplaced();
   Status AdoptDecision(StatusOr<PlanDecision> decision, Seconds solve_time, ReplanCause cause,
                        std::vector<KvMove>* moves, std::vector<RequestId>* paused);
   Status ApplyDecision(const PlanDecision& d, std::vector<KvMove>* moves, std::vector<RequestId>* paused);

@@ -22,10 +22,11 @@ class GatedPlanner : public Planner {
  public:
   std::atomic<bool> hold{false};
   std::atomic<int> calls{0};
+  int free_calls = 0;  // solves that are never held
   std::atomic<size_t> last_size{0};
   std::string_view name() const override { return "gated"; }
   StatusOr<PlanDecision> Plan(const PlanInput& in) override {
-    while (hold.load()) std::this_thread::yield();
+    while (hold.load() && calls.load() >= free_calls) std::this_thread::yield();
     ++calls;
     last_size = in.requests.size();
     PlanDecision d;
@@ -71,6 +72,7 @@ TEST(PlannerThreadTest, EngineWithAThreadedPlannerFinishesEverythingAndReturnsBl
   VirtualClock clock;
   SimExecutor exec(cost, &clock, SimOptions{});
   GatedPlanner planner;
+  planner.free_calls = 1;  // the first solve places the first batch; later ones are held
   EngineOptions o;
   o.scheduler.max_batch = 4;
   o.device_blocks_per_layer = 200;
@@ -81,10 +83,17 @@ TEST(PlannerThreadTest, EngineWithAThreadedPlannerFinishesEverythingAndReturnsBl
   }
   // Hold the first solve for a while: steps go on with the placement they have.
   planner.hold = true;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(engine.Step().ok());
+  for (int i = 0; i < 200 && engine.counters().late_plans < 4; ++i) {
+    Status s = engine.Step().status();
+    if (!s.ok()) planner.hold = false;  // let the worker finish before the test returns
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
   EXPECT_GE(engine.counters().late_plans, 4);
   planner.hold = false;
-  for (int i = 0; i < 100000 && engine.HasActive(); ++i) ASSERT_TRUE(engine.Step().ok());
+  for (int i = 0; i < 100000 && engine.HasActive(); ++i) {
+    Status s = engine.Step().status();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
   ASSERT_FALSE(engine.HasActive());
   std::vector<RequestRecord> done = engine.TakeFinished();
   ASSERT_EQ(done.size(), 8u);
@@ -95,7 +104,9 @@ TEST(PlannerThreadTest, EngineWithAThreadedPlannerFinishesEverythingAndReturnsBl
   EXPECT_GT(planner.calls.load(), 1);
   int64_t replans = 0;
   for (int64_t n : engine.counters().replans) replans += n;
-  EXPECT_EQ(replans, planner.calls.load());
+  // Every adopted solve is counted; the last one started may still be running at the end.
+  EXPECT_LE(replans, planner.calls.load());
+  EXPECT_GE(replans, planner.calls.load() - 1);
   EXPECT_EQ(engine.kv().device_pool().used(), 0);
   EXPECT_EQ(engine.kv().host_pool().used(), 0);
 }

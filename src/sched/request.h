@@ -38,6 +38,7 @@ struct Request {
   int64_t generated = 0;             // output tokens produced
   int32_t last_token = 0;            // the token the next decode step feeds in
   Distance distance = Distance::AllDevice();
+  bool placed = false;               // a plan has given it a distance (its mask matches it)
   bool paused_for_memory = false;    // paused because device blocks ran out during a step
   TokenDeposit deposit;              // live Token Deposit (spec section 6)
   RequestRecord record;

@@ -48,6 +48,7 @@ EngineServiceDeps ServingStack::Deps(const ServingStackOptions& o) {
   e.max_context = model->spec.max_seq_len;
   e.default_slo = Seconds(o.tbt_slo_ms / 1000.0);
   e.eos_token = tokenizer->eos_id();
+  e.plan_on_thread = true;  // solve for step t+1 while step t runs
   CpuExecutor* cpu_ptr = cpu.get();
   return EngineServiceDeps{.engine = e, .cost = cost.get(), .planner = planner.get(), .executor = cpu_ptr,
                            .clock = &clock,
