@@ -8,6 +8,7 @@
 
 #include "cli/bench_engine_command.h"
 #include "cli/bench_planner_command.h"
+#include "cli/bench_serve_command.h"
 #include "cli/command.h"
 #include "cli/export_command.h"
 #include "cli/generate_command.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   commands.push_back(AddBenchPlannerCommand(*bench));
   commands.push_back(AddBenchLatencyCommand(*bench));
   commands.push_back(AddBenchThroughputCommand(*bench));
+  commands.push_back(AddBenchServeCommand(*bench));
 
   try {
     app.parse(argc, argv);

@@ -1,12 +1,15 @@
 #include "cli/serve_command.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <thread>
-
-#include <pthread.h>
 
 #include <fmt/format.h>
 
@@ -38,15 +41,50 @@ std::string ModelName(const CpuRigFlags& f) {
   return std::filesystem::path(f.model).stem().string();
 }
 
-Status RunServe(const ServeFlags& f) {
-  // Signals go to one waiting thread (below), never to the HTTP or engine threads: block them
-  // before any thread starts so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+// SIGINT/SIGTERM reach a waiting thread through a pipe. Blocking the signals and sigwait()ing
+// is not enough: libraries loaded with the binary (OpenBLAS) start threads before main() that
+// do not inherit a mask, and a signal delivered to one of them would kill the process; and a
+// shell starts background jobs with SIGINT ignored, which would discard it. A handler that
+// writes the signal number to a pipe works whichever thread receives it.
+int g_signal_pipe[2] = {-1, -1};
 
+extern "C" void ForwardSignal(int sig) {
+  const unsigned char byte = static_cast<unsigned char>(sig);
+  const int saved = errno;
+  (void)!::write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+Status InstallSignalPipe() {
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) return Internal(fmt::format("pipe: {}", std::strerror(errno)));
+  struct sigaction sa {};
+  sa.sa_handler = ForwardSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGINT, SIGTERM}) {
+    if (::sigaction(sig, &sa, nullptr) != 0) return Internal(fmt::format("sigaction: {}", std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+// Blocks until a signal arrives (returns its number) or WakeSignalWaiter() (returns 0).
+int WaitForSignal() {
+  unsigned char byte = 0;
+  while (true) {
+    const ssize_t n = ::read(g_signal_pipe[0], &byte, 1);
+    if (n == 1) return byte;
+    if (n < 0 && errno == EINTR) continue;
+    return 0;
+  }
+}
+
+void WakeSignalWaiter() {
+  const unsigned char zero = 0;
+  (void)!::write(g_signal_pipe[1], &zero, 1);
+}
+
+Status RunServe(const ServeFlags& f) {
+  OF_RETURN_IF_ERROR(InstallSignalPipe());
   OF_ASSIGN_OR_RETURN(std::unique_ptr<CpuRig> rig, LoadCpuRig(f.rig));
   OF_ASSIGN_OR_RETURN(std::unique_ptr<Planner> planner, MakePolicy(f.rig.policy, PolicyOptions{}));
   ServingStackOptions so{.max_batch = f.max_batch, .device_kv_blocks = f.rig.device_kv_blocks,
@@ -65,8 +103,8 @@ Status RunServe(const ServeFlags& f) {
   http.SetReady(true);
 
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    const int sig = WaitForSignal();
+    if (sig == 0) return;  // Serve ended by itself
     std::fprintf(stderr, "orbitflow serve: signal %d, draining (up to %.0f s)\n", sig, f.shutdown_timeout_s);
     http.SetReady(false);
     service->Shutdown(std::chrono::milliseconds(static_cast<int64_t>(1000 * f.shutdown_timeout_s)));
@@ -82,7 +120,7 @@ Status RunServe(const ServeFlags& f) {
   std::fflush(stdout);
   http.Serve();
   // Serve returns after Stop (from the signal thread); wake the waiter if Serve ended otherwise.
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  WakeSignalWaiter();
   waiter.join();
   std::fprintf(stderr, "orbitflow serve: stopped\n");
   return Status::Ok();

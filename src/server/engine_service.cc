@@ -1,9 +1,31 @@
 #include "server/engine_service.h"
 
+#include <array>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "metrics/percentile.h"
+
 namespace orbitflow {
+namespace {
+
+// {"samples", "seen", "mean", "p50", "p90", "p99", "max"} in milliseconds over the window.
+nlohmann::json LatencySummaryJson(std::vector<double> seconds, int64_t seen) {
+  nlohmann::json j{{"samples", seconds.size()}, {"seen", seen}};
+  if (seconds.empty()) return j;
+  for (double& v : seconds) v *= 1e3;
+  j["mean"] = Mean(seconds);
+  static constexpr std::array<double, 4> kPs = {50, 90, 99, 100};
+  const std::vector<double> q = Percentiles(std::move(seconds), kPs);
+  j["p50"] = q[0];
+  j["p90"] = q[1];
+  j["p99"] = q[2];
+  j["max"] = q[3];
+  return j;
+}
+
+}  // namespace
 
 // Forwards to the real executor and reports tokens and step results to the service, on the
 // engine thread (Execute runs inside Engine::Step).
@@ -66,20 +88,18 @@ StatusOr<std::shared_ptr<TokenChannel>> EngineService::TrySubmit(RequestSpec spe
 void EngineService::Cancel(const std::shared_ptr<TokenChannel>& channel) { Post(CancelCmd{channel}); }
 
 nlohmann::json EngineService::State() {
-  auto reply = std::make_shared<std::promise<nlohmann::json>>();
-  std::future<nlohmann::json> f = reply->get_future();
+  auto reply = std::make_shared<std::promise<StateReply>>();
+  std::future<StateReply> f = reply->get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return nlohmann::json{{"error", "engine stopped"}};
     inbox_.push_back(StateCmd{reply});
   }
   cv_.notify_one();
-  return f.get();
-}
-
-std::vector<double> EngineService::StepDurations() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return step_durations_;
+  StateReply r = f.get();
+  r.state["latency"] = {{"step_time_ms", LatencySummaryJson(std::move(r.step_s), r.steps_seen)},
+                        {"inter_token_latency_ms", LatencySummaryJson(std::move(r.token_gap_s), r.gaps_seen)}};
+  return std::move(r.state);
 }
 
 void EngineService::Shutdown(std::chrono::milliseconds deadline) {
@@ -170,6 +190,7 @@ void EngineService::OnToken(RequestId id, int32_t token) {
   if (!first) {
     const Seconds gap = now - last->second;
     metrics_.inter_token_latency_seconds->Observe(gap.count());
+    token_gaps_.Add(gap.count());
     if (Request* r = engine_->scheduler().Find(id); r && IsLateGap(gap, r->slo)) {
       metrics_.slo_violations_tbt->Increment();
     }
@@ -179,9 +200,7 @@ void EngineService::OnToken(RequestId id, int32_t token) {
 
 void EngineService::OnStep(const StepResult& result) {
   metrics_.step_stall_seconds->Observe(result.stall.count());
-  std::lock_guard<std::mutex> lock(mu_);
-  // Bounded: the overhead figure needs recent steps only.
-  if (step_durations_.size() < (1u << 20)) step_durations_.push_back(result.step_time.count());
+  step_times_.Add(result.step_time.count());
 }
 
 void EngineService::CloseFinished() {
@@ -227,7 +246,7 @@ void EngineService::UpdateGauges() {
   l = c;
 }
 
-nlohmann::json EngineService::BuildState() {
+EngineService::StateReply EngineService::BuildState() {
   const KvCacheManager& kv = engine_->kv();
   nlohmann::json requests = nlohmann::json::array();
   for (auto& [id, r] : engine_->scheduler().table()) {
@@ -247,7 +266,9 @@ nlohmann::json EngineService::BuildState() {
     requests.push_back(std::move(j));
   }
   const EngineCounters& c = engine_->counters();
-  return nlohmann::json{
+  StateReply out{.step_s = step_times_.values(), .token_gap_s = token_gaps_.values(),
+                 .steps_seen = step_times_.total(), .gaps_seen = token_gaps_.total()};
+  out.state = nlohmann::json{
       {"policy", deps_.planner->name()},
       {"tiers", {{"device", {{"used_blocks", kv.device_pool().used()}, {"capacity_blocks", kv.device_pool().capacity()}}},
                  {"host", {{"used_blocks", kv.host_pool().used()}, {"capacity_blocks", kv.host_pool().capacity()}}}}},
@@ -257,6 +278,7 @@ nlohmann::json EngineService::BuildState() {
                     {"prompt_tokens", c.prompt_tokens}, {"generation_tokens", c.generation_tokens},
                     {"h2d_bytes", c.h2d.count()}, {"d2h_bytes", c.d2h.count()}}},
       {"requests", std::move(requests)}};
+  return out;
 }
 
 }  // namespace orbitflow

@@ -27,6 +27,7 @@
 #include "metrics/engine_metrics.h"
 #include "metrics/prometheus.h"
 #include "model/sampler.h"
+#include "server/sample_window.h"
 #include "server/token_channel.h"
 
 namespace orbitflow {
@@ -50,6 +51,8 @@ struct EngineServiceDeps {
 
 class EngineService {
  public:
+  static constexpr size_t kLatencyWindow = 1 << 16;
+
   static StatusOr<std::unique_ptr<EngineService>> Create(EngineServiceDeps deps,
                                                          EngineServiceOptions options);
   ~EngineService();  // Shutdown(0) if still running
@@ -70,13 +73,18 @@ class EngineService {
   bool draining() const { return draining_.load(); }
   PrometheusRegistry& registry() { return registry_; }
   const EngineServiceOptions& options() const { return options_; }
-  // Engine-thread step durations (seconds) seen so far, for the per-token overhead figure.
-  std::vector<double> StepDurations();
 
  private:
   struct SubmitCmd { RequestSpec spec; std::shared_ptr<TokenChannel> channel; };
   struct CancelCmd { std::shared_ptr<TokenChannel> channel; };
-  struct StateCmd { std::shared_ptr<std::promise<nlohmann::json>> reply; };
+  // The state JSON plus copies of the latency windows; percentiles are computed by the caller,
+  // off the engine thread.
+  struct StateReply {
+    nlohmann::json state;
+    std::vector<double> step_s, token_gap_s;
+    int64_t steps_seen = 0, gaps_seen = 0;
+  };
+  struct StateCmd { std::shared_ptr<std::promise<StateReply>> reply; };
   struct CancelAllCmd {};
   using Cmd = std::variant<SubmitCmd, CancelCmd, StateCmd, CancelAllCmd>;
   class Tap;
@@ -89,7 +97,7 @@ class EngineService {
   void OnStep(const StepResult& result);
   void CloseFinished();
   void UpdateGauges();
-  nlohmann::json BuildState();
+  StateReply BuildState();
 
   EngineServiceDeps deps_;
   EngineServiceOptions options_;
@@ -98,11 +106,10 @@ class EngineService {
   std::unique_ptr<Tap> tap_;
   std::unique_ptr<Engine> engine_;
 
-  std::mutex mu_;  // guards inbox_, stop_, step_durations_
+  std::mutex mu_;  // guards inbox_, stop_
   std::condition_variable cv_;
   std::deque<Cmd> inbox_;
   bool stop_ = false;
-  std::vector<double> step_durations_;
   std::atomic<int64_t> outstanding_{0};
   std::atomic<bool> draining_{false};
   std::atomic<bool> joined_{false};
@@ -111,6 +118,11 @@ class EngineService {
   std::unordered_map<RequestId, std::shared_ptr<TokenChannel>> live_;
   std::unordered_map<RequestId, Seconds> last_token_at_;
   EngineCounters last_counters_;
+  // Recent step durations and engine-side token gaps (seconds): the engine's own view of
+  // per-token time, which a client's inter-token latency is compared against to measure what
+  // the HTTP layer adds (exact, unlike the histogram buckets of /metrics).
+  SampleWindow step_times_{kLatencyWindow};
+  SampleWindow token_gaps_{kLatencyWindow};
   std::thread thread_;
 };
 

@@ -1,6 +1,10 @@
 #include "server/http_server.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include <httplib.h>
@@ -113,6 +117,15 @@ HttpServer::HttpServer(HttpServerOptions options, ApiLimits limits, EngineServic
       server_(std::make_unique<httplib::Server>()) {
   const size_t threads = static_cast<size_t>(std::max(1, options_.http_threads));
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Remember the socket httplib binds, so Bind() can widen its listen backlog. SO_REUSEADDR
+  // lets a restarted server rebind a port still in TIME_WAIT. Unlike the library's default we
+  // do not set SO_REUSEPORT: with it a second server on a busy port would bind successfully and
+  // silently share the first one's connections instead of failing.
+  server_->set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
+  });
   Routes();
 }
 
@@ -127,6 +140,23 @@ Status HttpServer::Bind() {
       return Unavailable(fmt::format("cannot bind {}:{} (in use? try --port)", options_.host, options_.port));
     }
     port_ = options_.port;
+  }
+  return WidenBacklog();
+}
+
+// Debian's prebuilt cpp-httplib listens with its compiled-in backlog of 5, so a burst of
+// simultaneous connects overflows the accept queue and clients see refused or dropped
+// connections. Calling listen() again on the listening socket updates its backlog (Linux).
+Status HttpServer::WidenBacklog() {
+  int listening = 0;
+  socklen_t len = sizeof(listening);
+  if (listen_fd_ < 0 || ::getsockopt(listen_fd_, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+    return Internal(fmt::format("bound {}:{} but found no listening socket to widen the backlog of",
+                                options_.host, port_));
+  }
+  if (::listen(listen_fd_, options_.listen_backlog) != 0) {
+    return Internal(fmt::format("listen(backlog {}) on {}:{} failed: {}", options_.listen_backlog,
+                                options_.host, port_, std::strerror(errno)));
   }
   return Status::Ok();
 }

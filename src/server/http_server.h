@@ -6,6 +6,8 @@
 // a client that goes away cancels its request through the engine thread.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -26,6 +28,7 @@ struct HttpServerOptions {
   int http_threads = 512;          // one per concurrent connection (streams hold theirs)
   double default_tbt_slo_ms = 100; // for requests without orbitflow.tbt_slo_ms
   int retry_after_s = 1;           // Retry-After of 429 answers
+  int listen_backlog = SOMAXCONN;  // pending connects the kernel queues (capped by somaxconn)
 };
 
 class HttpServer {
@@ -45,6 +48,7 @@ class HttpServer {
 
  private:
   void Routes();
+  Status WidenBacklog();
   void HandleGenerate(ApiKind kind, const std::string& body, void* response);
 
   HttpServerOptions options_;
@@ -55,6 +59,7 @@ class HttpServer {
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> next_id_{0};
   int port_ = 0;
+  int listen_fd_ = -1;  // the socket httplib bound, seen through its socket-options hook
 };
 
 }  // namespace orbitflow
