@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include <httplib.h>
@@ -62,6 +63,25 @@ void Pace(StreamState& s) {
   s.next_release += std::chrono::duration_cast<Clock::duration>(s.slo);
 }
 
+// Ends a chunked response. The packaged cpp-httplib is a prebuilt, uninstrumented library whose
+// done() initialises function-local statics the first time it runs; ThreadSanitizer cannot see
+// the guard's synchronisation and reports every later done() on another thread as a race. So
+// the first done() runs under a mutex and is published through an atomic, and every other one
+// is ordered after it where TSan can see it. The cost is one atomic load per stream.
+void SinkDone(httplib::DataSink& sink) {
+  static std::atomic<bool> initialised{false};
+  static std::mutex first;
+  if (!initialised.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(first);
+    if (!initialised.load(std::memory_order_relaxed)) {
+      sink.done();
+      initialised.store(true, std::memory_order_release);
+      return;
+    }
+  }
+  sink.done();
+}
+
 bool FinishStream(StreamState& s, httplib::DataSink& sink, FinishReason reason, const std::string& message) {
   s.finished = true;
   const std::string rest = s.text.Finish();
@@ -78,7 +98,7 @@ bool FinishStream(StreamState& s, httplib::DataSink& sink, FinishReason reason, 
     }
   }
   WriteEvent(sink, "[DONE]");
-  sink.done();
+  SinkDone(sink);
   return true;
 }
 
