@@ -266,8 +266,11 @@ EngineService::StateReply EngineService::BuildState() {
     requests.push_back(std::move(j));
   }
   const EngineCounters& c = engine_->counters();
-  StateReply out{.step_s = step_times_.values(), .token_gap_s = token_gaps_.values(),
-                 .steps_seen = step_times_.total(), .gaps_seen = token_gaps_.total()};
+  StateReply out;
+  out.step_s = step_times_.values();
+  out.token_gap_s = token_gaps_.values();
+  out.steps_seen = step_times_.total();
+  out.gaps_seen = token_gaps_.total();
   out.state = nlohmann::json{
       {"policy", deps_.planner->name()},
       {"tiers", {{"device", {{"used_blocks", kv.device_pool().used()}, {"capacity_blocks", kv.device_pool().capacity()}}},
