@@ -21,6 +21,8 @@ StatusOr<std::unique_ptr<Planner>> MakePolicy(std::string_view name, const Polic
     OrbitFlowOptions o;
     OF_ASSIGN_OR_RETURN(o.backend, ParseBackend(options.planner_backend));
     OF_ASSIGN_OR_RETURN(o.pause_strategy, ParsePauseStrategy(options.pause_strategy));
+    OF_ASSIGN_OR_RETURN(o.ilp.miss_model, ParseSloMissModel(options.slo_miss_model));
+    o.ilp.slo_budget_f = options.slo_budget_f;
     o.ilp.headroom.fraction = options.headroom_fraction;
     o.ilp.headroom.min_blocks = options.headroom_min_blocks;
     o.seed = options.seed;

@@ -50,10 +50,16 @@ Command AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--pause-strategy", o->policy.pause_strategy, "Pause-Resume victim: longest|shortest|random|slo-loose|slo-strict")
       ->capture_default_str();
   cmd->add_option("--planner-backend", o->policy.planner_backend, "OrbitFlow solver: exact|milp")->capture_default_str();
+  cmd->add_option("--slo-miss-model", o->policy.slo_miss_model,
+                  "OrbitFlow ILP: how a step time above the SLO counts (rate: the reference's 1 - S/T - deposit/W; "
+                  "deposit: the share of tokens Token Deposit cannot cover)")
+      ->capture_default_str();
+  cmd->add_option("--slo-budget", o->policy.slo_budget_f, "OrbitFlow ILP: F, the allowed sum of per-request SLO-miss shares")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--chunked-prefill", o->chunked_prefill, "Mix prompt chunks with decode steps");
   cmd->add_option("--compute-noise", o->compute_noise, "Log-normal sigma of simulated compute noise (0 = off)")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed for every random choice")->capture_default_str();
-  cmd->add_option("--out", o->out, "Directory for summary.csv and requests-<policy>.csv");
+  cmd->add_option("--out", o->out, "Directory for summary.csv, requests-<policy>.csv and steps-<policy>.csv");
   cmd->add_flag("!--no-progress", o->progress, "Do not draw a progress bar");
   return {cmd, [opts] { return RunSimulate(*opts); }};
 }
@@ -171,9 +177,11 @@ Status RunSimulate(const SimulateOptions& o) {
       rows.emplace_back(r.policy, r.summary);
       OF_RETURN_IF_ERROR(WriteRequestsCsv((std::filesystem::path(o.out) / ("requests-" + r.policy + ".csv")).string(),
                                           r.records));
+      OF_RETURN_IF_ERROR(
+          WriteStepsCsv((std::filesystem::path(o.out) / ("steps-" + r.policy + ".csv")).string(), r.steps));
     }
     OF_RETURN_IF_ERROR(WriteSummaryCsv((std::filesystem::path(o.out) / "summary.csv").string(), rows));
-    std::printf("wrote %s/summary.csv and requests-<policy>.csv\n", o.out.c_str());
+    std::printf("wrote %s/summary.csv, requests-<policy>.csv and steps-<policy>.csv\n", o.out.c_str());
   }
   return Status::Ok();
 }

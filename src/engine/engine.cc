@@ -93,15 +93,17 @@ void Engine::PauseRequest(Request* r, bool for_memory, std::vector<KvMove>* move
   r->paused_for_memory = for_memory;
   r->record.pauses.push_back({clock_->Now(), Seconds(-1)});
   ++(for_memory ? counters_.preemptions : counters_.pauses);
-  trigger_.OnBatchChanged();
+  // A pause the plan chose is already in that plan. Counting it as a batch change would let the
+  // paused request rejoin at once and, with a little more deposit on the others, resume, only to
+  // be paused again a step later: a pause-resume loop that moves its KV every step.
+  if (for_memory) trigger_.OnBatchChanged();
 }
 
 void Engine::ResumeRequest(Request* r) {
   r->state = r->prefill_done() ? RequestState::kDecoding : RequestState::kPrefilling;
   r->paused_for_memory = false;
   if (!r->record.pauses.empty()) r->record.pauses.back().end = clock_->Now();
-  ++counters_.resumes;
-  trigger_.OnBatchChanged();
+  ++counters_.resumes;  // only a plan resumes, so that plan already holds the request
 }
 
 bool Engine::BuildPlanInput(ReplanCause cause, PlanInput* input) {
@@ -121,6 +123,7 @@ bool Engine::BuildPlanInput(ReplanCause cause, PlanInput* input) {
                            .generated_tokens = r->generated, .remaining_tokens = r->remaining_output(),
                            .slo = r->slo, .deposit_tokens = static_cast<double>(r->deposit.deposit()),
                            .arrival = r->record.arrival, .was_paused = r->state == RequestState::kPaused});
+    if (r->placed && r->state == RequestState::kDecoding) candidates_.back().current = r->distance;
   }
   if (candidates_.empty()) return false;
   *input = PlanInput{.step = counters_.steps, .requests = candidates_,

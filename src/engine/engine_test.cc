@@ -136,7 +136,7 @@ TEST(EngineTest, PausedRequestKeepsOneLayerAndResumesWhereItStopped) {
   ASSERT_TRUE(rig.engine->Submit({.prompt_tokens = 64, .max_output_tokens = 30}, Seconds(0)).ok());
   bool saw_paused = false;
   for (int i = 0; i < 10000 && rig.engine->HasActive(); ++i) {
-    // Paused requests rejoin the candidates on batch changes (the pause itself is one).
+    // Paused requests rejoin the candidates on batch changes (an arrival or a finish).
     ASSERT_TRUE(rig.engine->Step().ok());
     if (Request* r = rig.engine->scheduler().Find(RequestId(1)); r && r->state == RequestState::kPaused) {
       saw_paused = true;
@@ -156,6 +156,36 @@ TEST(EngineTest, PausedRequestKeepsOneLayerAndResumesWhereItStopped) {
   EXPECT_FALSE(done[1].pauses.empty());
   EXPECT_GE(rig.engine->counters().pauses, 1);
   EXPECT_EQ(rig.engine->kv().device_pool().used(), 0);
+}
+
+TEST(EngineTest, APlannedPauseIsNotABatchChange) {
+  // A pause the plan chose must not count as a batch change: the paused request would rejoin at
+  // the next step, be resumed and paused again, moving its KV every step.
+  Rig rig(1000);
+  rig.planner.window = 5;
+  auto a = rig.engine->Submit({.prompt_tokens = 64, .max_output_tokens = 200}, Seconds(0));
+  auto b = rig.engine->Submit({.prompt_tokens = 64, .max_output_tokens = 40}, Seconds(0));
+  ASSERT_TRUE(a.ok() && b.ok());
+  int offered_while_paused = 0;
+  bool paused_once = false;
+  rig.planner.pause = [&](const PlanInput& in) -> std::vector<RequestId> {
+    for (const PlanCandidate& c : in.requests) offered_while_paused += c.was_paused;
+    if (!paused_once && in.step >= 3 && in.requests.size() == 2) {
+      paused_once = true;
+      return {*a};
+    }
+    return {};
+  };
+  // Until the second request finishes nothing arrives or leaves, so the first stays out of the
+  // plans (window expiries re-plan every 5 steps meanwhile).
+  while (rig.engine->scheduler().Find(*b) != nullptr) ASSERT_TRUE(rig.engine->Step().ok());
+  EXPECT_TRUE(paused_once);
+  EXPECT_EQ(offered_while_paused, 0);
+  EXPECT_EQ(rig.engine->counters().pauses, 1);
+  EXPECT_GT(rig.planner.calls, 5);
+  rig.RunToEnd();
+  EXPECT_EQ(rig.engine->counters().resumes, 1);
+  for (const RequestRecord& r : rig.engine->TakeFinished()) EXPECT_EQ(r.reason, FinishReason::kLength);
 }
 
 TEST(EngineTest, DevicePressurePreemptsAllDeviceAndNothingHangs) {

@@ -41,6 +41,11 @@ Status WriteSummaryCsv(const std::filesystem::path& path,
 Status WriteRequestsCsv(const std::filesystem::path& path,
                         std::span<const RequestRecord> requests);
 
+// One row per engine step: step, start, duration, decode_batch, prefill_tokens,
+// device_blocks_used, device_blocks_total, solved (0/1), solver_time, predicted (the plan's step
+// time), stall.
+Status WriteStepsCsv(const std::filesystem::path& path, std::span<const StepRecord> steps);
+
 // Writes `contents` to `path` through a temporary file and a rename. Errors name the path.
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);
 

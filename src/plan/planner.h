@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +42,9 @@ struct PlanCandidate {
   double deposit_tokens = 0;      // delta_r: Token Deposit (tokens buffered ahead of the SLO)
   Seconds arrival{0};
   bool was_paused = false;        // resuming candidate
+  // The distance it decodes at under the plan in force; none when it has no placement yet (new,
+  // or paused).
+  std::optional<Distance> current;
 
   int64_t blocks_per_layer() const { return BlocksForTokens(context_tokens); }
 };

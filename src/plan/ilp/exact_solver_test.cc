@@ -88,11 +88,79 @@ TEST(ExactSolverTest, ThreeRequestsWithEqualSizes) {
   EXPECT_EQ(e->link_blocks, 8);
 }
 
+TEST(ExactSolverTest, DepositModelNeedsTheDepositToCoverTheLag) {
+  // The link-bound instance (T* = 17 ms) with S = 15 ms, F = 0, the deposit miss model: without
+  // a deposit any T above S misses, so it is SLO-infeasible.
+  IlpOptions o = NoExtraHeadroom();
+  ASSERT_EQ(o.miss_model, SloMissModel::kDeposit);
+  ASSERT_EQ(o.slo_budget_f, 0.0);
+  Hand dry{RoundCostModel(4, 0.001, 1000), {Request(1, 5, 0.015), Request(2, 3, 0.015)}, 28};
+  ExactSolver solver;
+  auto s = solver.Solve(dry.Build(o));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->verdict, SolveVerdict::kSloInfeasible);
+  // A deposit of 4 tokens covers the 2 ms lag of 30 steps, not 32: still infeasible. 5 tokens
+  // cover 37.5 steps: T_max = 15 ms x (1 + 5 / 32) = 17.34 ms >= 17 ms, feasible.
+  Hand four{RoundCostModel(4, 0.001, 1000), {Request(1, 5, 0.015, 4), Request(2, 3, 0.015, 5)}, 28};
+  s = solver.Solve(four.Build(o));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->verdict, SolveVerdict::kSloInfeasible);
+  Hand five{RoundCostModel(4, 0.001, 1000), {Request(1, 5, 0.015, 5), Request(2, 3, 0.015, 5)}, 28};
+  const IlpInstance inst = five.Build(o);
+  EXPECT_NEAR(inst.max_step_s, 0.015 * (1 + 5.0 / 32), 1e-15);
+  s = solver.Solve(inst);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->verdict, SolveVerdict::kOptimal);
+  EXPECT_NEAR(s->step_s, 0.017, 1e-12);
+}
+
+TEST(ExactSolverTest, MemoryReservesTheWindowsGrowth) {
+  // Two requests of 64 tokens (4 blocks per layer) with 100 tokens still to produce, L = 4, 40
+  // device blocks, M = 40 - 8 = 32: today's 32 blocks fit all on device, but in W_min = 32 steps
+  // each holds 95 tokens (6 blocks): 48 > 32, so a plan that holds for the window offloads.
+  const CostModel cost = RoundCostModel(4, 0.01, 1000);
+  std::vector<PlanCandidate> reqs = {Request(1, 4, 1.0), Request(2, 4, 1.0)};
+  for (PlanCandidate& c : reqs) c.remaining_tokens = 100;
+  PlanInput in;
+  in.requests = reqs;
+  in.device_blocks = 40;
+  in.cost = &cost;
+  IlpOptions o = NoExtraHeadroom();
+  auto grown = BuildIlpInstance(in, o);
+  ASSERT_TRUE(grown.ok());
+  EXPECT_EQ(grown->requests[0].blocks, 6);
+  EXPECT_EQ(grown->requests[0].link_blocks, 7);
+  ExactSolver solver;
+  auto s = solver.Solve(*grown);
+  ASSERT_TRUE(s.ok());
+  auto e = Evaluate(*grown, s->assignment);
+  ASSERT_TRUE(e.ok());
+  EXPECT_LE(e->device_blocks, 32);
+  EXPECT_GT(e->offloaded_layers, 0);
+  // A request with 3 tokens left writes 2 more into the cache (66 tokens, 5 blocks); with its
+  // last token to produce it writes none.
+  reqs[0].remaining_tokens = 3;
+  in.requests = reqs;
+  EXPECT_EQ(BuildIlpInstance(in, o)->requests[0].blocks, 5);
+  reqs[0].remaining_tokens = 1;
+  in.requests = reqs;
+  EXPECT_EQ(BuildIlpInstance(in, o)->requests[0].blocks, 4);
+  // The reference's sizing: today's blocks, all on device.
+  o.reserve_window_growth = false;
+  auto today = BuildIlpInstance(in, o);
+  ASSERT_TRUE(today.ok());
+  EXPECT_EQ(today->requests[1].blocks, 4);
+  s = solver.Solve(*today);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->assignment.option, (std::vector<int>{0, 0}));
+}
+
 TEST(ExactSolverTest, SloInfeasibleAndDepositMakesItFeasible) {
   // The link-bound instance (T* = 17 ms) with S = 10 ms for both and F = 0.5.
   // No deposit: 2 (1 - 10 / T) <= 0.5 iff T <= 13.33 ms < 17 ms: SLO-infeasible.
   // Deposit 16 tokens each over W = 32: 2 (0.5 - 10 / T) <= 0.5 iff T <= 40 ms: feasible.
   IlpOptions o = NoExtraHeadroom();
+  o.miss_model = SloMissModel::kRate;  // the reference's constraint 6
   o.slo_budget_f = 0.5;
   Hand dry{RoundCostModel(4, 0.001, 1000), {Request(1, 5, 0.01), Request(2, 3, 0.01)}, 28};
   ExactSolver solver;
@@ -187,6 +255,7 @@ TEST(ExactSolverTest, GoodputMatchesBruteForce) {
     IlpOptions o;
     o.objective = Objective::kGoodput;
     o.slo_budget_f = i % 2 == 0 ? 2.0 : 0.3;
+    o.miss_model = i % 4 < 2 ? SloMissModel::kDeposit : SloMissModel::kRate;
     auto inst = BuildIlpInstance(sc.Input(), o);
     ASSERT_TRUE(inst.ok());
     auto s = solver.Solve(*inst);

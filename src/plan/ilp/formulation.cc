@@ -57,9 +57,31 @@ int64_t HeadroomBlocks(const HeadroomOptions& options, int64_t device_blocks, in
   return std::max({by_fraction, options.min_blocks, static_cast<int64_t>(num_requests) * num_layers});
 }
 
-double SloStepLimit(std::span<const IlpRequest> requests, double budget_f, int window) {
-  // Request r counts once T > tau_r = S_r / (1 - delta_r / W); past the breakpoints of the
-  // active set A, g(T) = sum_A (1 - delta_r / W) - (sum_A S_r) / T.
+const char* SloMissModelName(SloMissModel model) {
+  switch (model) {
+    case SloMissModel::kRate: return "rate";
+    case SloMissModel::kDeposit: return "deposit";
+  }
+  return "unknown";
+}
+
+StatusOr<SloMissModel> ParseSloMissModel(std::string_view name) {
+  if (name == "rate") return SloMissModel::kRate;
+  if (name == "deposit") return SloMissModel::kDeposit;
+  return InvalidArgument(fmt::format("unknown SLO miss model '{}'; use rate or deposit", name));
+}
+
+double SloMiss(SloMissModel model, double slo_s, double deposit, double step_s, int window) {
+  if (model == SloMissModel::kRate) return std::max(0.0, 1.0 - slo_s / step_s - deposit / window);
+  if (step_s <= slo_s) return 0.0;
+  return std::max(0.0, 1.0 - deposit * slo_s / (window * (step_s - slo_s)));
+}
+
+namespace {
+
+// The rate model: request r counts once T > tau_r = S_r / (1 - delta_r / W); past the
+// breakpoints of the active set A, g(T) = sum_A (1 - delta_r / W) - (sum_A S_r) / T.
+double RateStepLimit(std::span<const IlpRequest> requests, double budget_f, int window) {
   struct Point {
     double tau;
     double level;  // 1 - delta_r / W
@@ -94,11 +116,58 @@ double SloStepLimit(std::span<const IlpRequest> requests, double budget_f, int w
   return std::numeric_limits<double>::infinity();
 }
 
-double SloMissShare(std::span<const IlpRequest> requests, double step_s, int window) {
-  double sum = 0;
-  for (const IlpRequest& r : requests) {
-    sum += std::max(0.0, 1.0 - r.slo_s / step_s - r.deposit / window);
+// The deposit model: request r counts once T > tau_r = S_r + delta_r S_r / W; with no deposit it
+// jumps straight to 1 there. Between breakpoints g is continuous and increasing, so T_max is
+// either a breakpoint (a jump crosses F) or the root of g = F inside one segment, by bisection.
+double DepositStepLimit(std::span<const IlpRequest> requests, double budget_f, int window) {
+  if (static_cast<double>(requests.size()) <= budget_f) return std::numeric_limits<double>::infinity();
+  auto g = [&](double t) { return SloMissShare(requests, t, window, SloMissModel::kDeposit); };
+  auto root = [&](double lo, double hi) {  // g(lo) <= F < g(hi)
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (g(mid) <= budget_f ? lo : hi) = mid;
+    }
+    return lo;
+  };
+  constexpr size_t kInline = 128;
+  double inline_taus[kInline];
+  std::vector<double> heap_taus;
+  double* taus = inline_taus;
+  if (requests.size() > kInline) {
+    heap_taus.resize(requests.size());
+    taus = heap_taus.data();
   }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    taus[i] = requests[i].slo_s * (1.0 + requests[i].deposit / window);
+  }
+  std::sort(taus, taus + requests.size());
+  double prev = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const double tau = taus[i];
+    if (i > 0 && tau == taus[i - 1]) continue;
+    const double at = g(tau);
+    if (at > budget_f) return root(prev, tau);
+    // Requests without a deposit jump from 0 to 1 just past their tau = S_r.
+    double right = at;
+    for (const IlpRequest& r : requests) right += r.deposit <= 0 && r.slo_s == tau ? 1.0 : 0.0;
+    if (right > budget_f) return tau;
+    prev = tau;
+  }
+  double hi = 2 * prev + 1e-3;
+  while (g(hi) <= budget_f) hi *= 2;  // g tends to n > F
+  return root(prev, hi);
+}
+
+}  // namespace
+
+double SloStepLimit(std::span<const IlpRequest> requests, double budget_f, int window, SloMissModel model) {
+  return model == SloMissModel::kRate ? RateStepLimit(requests, budget_f, window)
+                                      : DepositStepLimit(requests, budget_f, window);
+}
+
+double SloMissShare(std::span<const IlpRequest> requests, double step_s, int window, SloMissModel model) {
+  double sum = 0;
+  for (const IlpRequest& r : requests) sum += SloMiss(model, r.slo_s, r.deposit, step_s, window);
   return sum;
 }
 
@@ -106,7 +175,7 @@ int ChooseWindow(const IlpInstance& instance, double step_s) {
   const IlpOptions& o = instance.options;
   if (o.window_rule == WindowRule::kMinimum) return o.window_min;
   // sum f_r grows with W (the credit delta_r / W shrinks): binary search the last W in budget.
-  auto fits = [&](int w) { return SloMissShare(instance.requests, step_s, w) <= o.slo_budget_f; };
+  auto fits = [&](int w) { return SloMissShare(instance.requests, step_s, w, o.miss_model) <= o.slo_budget_f; };
   if (!fits(o.window_min)) return o.window_min;
   int lo = o.window_min, hi = o.window_max;
   while (lo < hi) {
@@ -167,7 +236,12 @@ Status BuildIlpInstance(const PlanInput& input, const IlpOptions& options, IlpIn
     }
     IlpRequest r;
     r.id = c.id;
-    r.blocks = c.blocks_per_layer();
+    // Sized for the last step of the window (reserve_window_growth), the plan holds for all of
+    // it. Link traffic uses the same size, which keeps link_blocks = blocks + 1, a relation
+    // the exact backend's bounds rely on.
+    const int64_t growth =
+        options.reserve_window_growth ? std::clamp<int64_t>(c.remaining_tokens - 1, 0, options.window_min - 1) : 0;
+    r.blocks = BlocksForTokens(c.context_tokens + growth);
     r.link_blocks = CostModel::LinkBlocks(r.blocks);
     r.tokens = c.context_tokens;
     r.slo_s = c.slo.count();
@@ -181,7 +255,7 @@ Status BuildIlpInstance(const PlanInput& input, const IlpOptions& options, IlpIn
   out->device_blocks = input.device_blocks;
   out->headroom_blocks = HeadroomBlocks(options.headroom, input.device_blocks, out->num_requests(), num_layers);
   out->memory_blocks = input.device_blocks - out->headroom_blocks;
-  out->max_step_s = SloStepLimit(out->requests, options.slo_budget_f, options.window_min);
+  out->max_step_s = SloStepLimit(out->requests, options.slo_budget_f, options.window_min, options.miss_model);
   return Status::Ok();
 }
 
@@ -218,7 +292,8 @@ void RestrictIlpInstance(const IlpInstance& full, std::span<const uint8_t> kept,
   out->headroom_blocks =
       HeadroomBlocks(out->options.headroom, out->device_blocks, out->num_requests(), out->num_layers);
   out->memory_blocks = out->device_blocks - out->headroom_blocks - paused_blocks;
-  out->max_step_s = SloStepLimit(out->requests, out->options.slo_budget_f, out->options.window_min);
+  out->max_step_s =
+      SloStepLimit(out->requests, out->options.slo_budget_f, out->options.window_min, out->options.miss_model);
 }
 
 StatusOr<IlpEvaluation> Evaluate(const IlpInstance& instance, const IlpAssignment& a) {
@@ -275,12 +350,13 @@ StatusOr<IlpEvaluation> Evaluate(const IlpInstance& instance, const IlpAssignmen
   for (int r = 0; r < n; ++r) {
     if (a.is_paused(r)) continue;
     kept_requests.push_back(instance.requests[r]);
-    const double f = std::max(0.0, 1.0 - instance.requests[r].slo_s / e.step_s - instance.requests[r].deposit / w);
+    const IlpRequest& req = instance.requests[r];
+    const double f = SloMiss(instance.options.miss_model, req.slo_s, req.deposit, e.step_s, w);
     miss += f;
     credit += 1.0 - f;
   }
   e.slo_miss_share = miss;
-  e.max_step_s = SloStepLimit(kept_requests, instance.options.slo_budget_f, w);
+  e.max_step_s = SloStepLimit(kept_requests, instance.options.slo_budget_f, w, instance.options.miss_model);
   e.goodput = e.step_s > 0 ? credit / e.step_s : 0;
   // The instance's M already leaves out its own headroom and any requests paused before it was
   // built (RestrictIlpInstance); only the headroom changes with the kept count.

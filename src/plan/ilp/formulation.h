@@ -64,6 +64,26 @@ struct HeadroomOptions {
   int64_t min_blocks = 100;
 };
 
+// How constraint 6 counts the share f_r of a request's tokens in the window W that miss the SLO
+// at step time T (S_r its per-token SLO, delta_r its deposit).
+enum class SloMissModel : uint8_t {
+  // The reference's: f_r = 1 - S_r / T - delta_r / W. A rate view: at T = 1.1 S it counts 9% of
+  // the tokens as late, while under Token Deposit scoring every token is late once the deposit
+  // is spent.
+  kRate,
+  // Ours, what Token Deposit scoring (spec section 6) counts at a steady step time T: each step
+  // past the SLO drains (T - S_r) / S_r tokens from the deposit, so delta_r covers
+  // delta_r S_r / (T - S_r) steps and every later token is a violation:
+  //   f_r = max(0, 1 - delta_r S_r / (W (T - S_r))) for T > S_r, 0 otherwise.
+  kDeposit,
+};
+const char* SloMissModelName(SloMissModel model);
+// "rate" or "deposit".
+StatusOr<SloMissModel> ParseSloMissModel(std::string_view name);
+
+// f_r of one request at step time `step_s` over `window` steps.
+double SloMiss(SloMissModel model, double slo_s, double deposit, double step_s, int window);
+
 // Which decode window the decision reports (spec section 4, the W of constraint 6).
 enum class WindowRule : uint8_t {
   // W_min: the window at which the deposit credit is largest (the optimal W of the
@@ -74,11 +94,19 @@ enum class WindowRule : uint8_t {
 };
 
 struct IlpOptions {
-  double slo_budget_f = 2.0;  // F: the allowed sum of per-request SLO-miss shares
+  // F: the allowed sum of per-request SLO-miss shares. The reference used 2 with the rate model;
+  // under the deposit model a share of 1 is a request missing every token, so we allow none.
+  double slo_budget_f = 0.0;
+  SloMissModel miss_model = SloMissModel::kDeposit;
   int window_min = 32;        // W_min
   int window_max = 1000;      // W_max
   HeadroomOptions headroom;
   bool use_deposit = true;    // false: delta_r is ignored (the "no deposit" ablation)
+  // Memory counts each request's KV as it will be after W_min - 1 more tokens (or its last
+  // token, if sooner), so a plan does not run out of device blocks before its window ends. The
+  // reference counted today's blocks plus one per layer and request of headroom, which a batch
+  // outgrows within 16 steps; the executor then falls back mid-window.
+  bool reserve_window_growth = true;
   bool uniform = false;       // one distance for all requests (the "uniform" ablation)
   Objective objective = Objective::kMinStepTime;
   WindowRule window_rule = WindowRule::kMinimum;
@@ -93,7 +121,7 @@ int64_t HeadroomBlocks(const HeadroomOptions& options, int64_t device_blocks, in
 // One request as the ILP sees it.
 struct IlpRequest {
   RequestId id;
-  int64_t blocks = 0;       // b_r: blocks per layer
+  int64_t blocks = 0;       // b_r: blocks per layer (at the end of the window, see IlpOptions)
   int64_t link_blocks = 0;  // LinkBlocks(b_r) = b_r + 1: blocks moved per offloaded layer
   int64_t tokens = 0;       // context tokens, for the compute time of the batch
   double slo_s = 0;         // S_r, seconds per token (> 0)
@@ -144,12 +172,16 @@ Status BuildIlpInstance(const PlanInput& input, const IlpOptions& options, IlpIn
 // on the device, so M shrinks by its b_r. REQUIRES: kept.size() == full.num_requests().
 void RestrictIlpInstance(const IlpInstance& full, std::span<const uint8_t> kept, IlpInstance* out);
 
-// T_max: the largest T with sum_r max(0, 1 - S_r / T - delta_r / W) <= F, by the closed form on
-// the sorted breakpoints; +infinity when the sum stays <= F for every T.
-double SloStepLimit(std::span<const IlpRequest> requests, double budget_f, int window);
+// T_max: the largest T with sum_r f_r(T) <= F; +infinity when the sum stays <= F for every T.
+// Every f_r is non-decreasing in T, so the feasible step times are exactly (0, T_max]. The rate
+// model has a closed form on the sorted breakpoints; the deposit model bisects inside the one
+// segment between breakpoints where the sum crosses F.
+double SloStepLimit(std::span<const IlpRequest> requests, double budget_f, int window,
+                    SloMissModel model = SloMissModel::kRate);
 
-// The SLO-miss share sum_r max(0, 1 - S_r / T - delta_r / W) of constraint 6.
-double SloMissShare(std::span<const IlpRequest> requests, double step_s, int window);
+// The SLO-miss share sum_r f_r(T) of constraint 6.
+double SloMissShare(std::span<const IlpRequest> requests, double step_s, int window,
+                    SloMissModel model = SloMissModel::kRate);
 
 // The window the decision reports for a plan with step time `step_s` (options.window_rule).
 int ChooseWindow(const IlpInstance& instance, double step_s);

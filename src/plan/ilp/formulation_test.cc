@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "metrics/token_deposit.h"
 #include "plan/ilp/ilp_test_util.h"
 #include "plan/ilp/planner_bench.h"
 
@@ -65,44 +66,78 @@ TEST(FormulationTest, RejectsBadInput) {
 }
 
 TEST(FormulationTest, SloStepLimitByHand) {
+  constexpr SloMissModel kRate = SloMissModel::kRate;
   // Two requests with S = 10 ms, no deposit, F = 0.5: 2 (1 - 0.01 / T) <= 0.5 iff T <= 0.01 / 0.75.
   std::vector<IlpRequest> r(2);
   r[0].slo_s = r[1].slo_s = 0.01;
-  EXPECT_NEAR(SloStepLimit(r, 0.5, 32), 0.01 / 0.75, 1e-15);
+  EXPECT_NEAR(SloStepLimit(r, 0.5, 32, kRate), 0.01 / 0.75, 1e-15);
   // A deposit of 16 tokens over W = 32 halves each share: 2 (0.5 - 0.01 / T) <= 0.5 iff T <= 0.04.
   r[0].deposit = r[1].deposit = 16;
-  EXPECT_NEAR(SloStepLimit(r, 0.5, 32), 0.04, 1e-15);
+  EXPECT_NEAR(SloStepLimit(r, 0.5, 32, kRate), 0.04, 1e-15);
   // With F = 1 the shares (at most 0.5 each) never exceed the budget.
-  EXPECT_TRUE(std::isinf(SloStepLimit(r, 1.0, 32)));
+  EXPECT_TRUE(std::isinf(SloStepLimit(r, 1.0, 32, kRate)));
   // A deposit covering the whole window never counts.
   r[0].deposit = r[1].deposit = 40;
-  EXPECT_TRUE(std::isinf(SloStepLimit(r, 0.0, 32)));
+  EXPECT_TRUE(std::isinf(SloStepLimit(r, 0.0, 32, kRate)));
+}
+
+TEST(FormulationTest, DepositMissModelByHand) {
+  constexpr SloMissModel kDeposit = SloMissModel::kDeposit;
+  // No deposit: any T above S misses every token, T <= S misses none.
+  EXPECT_EQ(SloMiss(kDeposit, 0.01, 0, 0.01, 32), 0.0);
+  EXPECT_EQ(SloMiss(kDeposit, 0.01, 0, 0.0101, 32), 1.0);
+  // 8 tokens of deposit at T = 12 ms, S = 10 ms: each step drains 0.2 tokens, so the deposit
+  // covers 40 steps, more than W = 32: nothing missed. Over W = 80, half the steps miss.
+  EXPECT_EQ(SloMiss(kDeposit, 0.01, 8, 0.012, 32), 0.0);
+  EXPECT_NEAR(SloMiss(kDeposit, 0.01, 8, 0.012, 80), 0.5, 1e-12);
+  // The scorer agrees: 80 gaps of 12 ms after 8 tokens of deposit give 40 violations.
+  TokenDeposit td(Seconds(0.01));
+  for (int i = 0; i < 8; ++i) td.AddGap(Seconds(0.0));
+  const int64_t before = td.violations();
+  for (int i = 0; i < 80; ++i) td.AddGap(Seconds(0.012));
+  EXPECT_NEAR(static_cast<double>(td.violations() - before), 40.0, 1.0);
+
+  std::vector<IlpRequest> r(2);
+  r[0].slo_s = 0.01;
+  r[1].slo_s = 0.02;
+  // F = 0 without deposits: T_max is the strictest SLO; F = 1 lets one request miss entirely.
+  EXPECT_EQ(SloStepLimit(r, 0.0, 32, kDeposit), 0.01);
+  EXPECT_EQ(SloStepLimit(r, 1.0, 32, kDeposit), 0.02);
+  EXPECT_TRUE(std::isinf(SloStepLimit(r, 2.0, 32, kDeposit)));
+  // 16 tokens each: r counts from tau = S (1 + 16 / 32) = 1.5 S, so with F = 0, T_max = 15 ms.
+  r[0].deposit = r[1].deposit = 16;
+  EXPECT_NEAR(SloStepLimit(r, 0.0, 32, kDeposit), 0.015, 1e-15);
+  // With F = 0.5, inside (15 ms, 30 ms] only r0 counts: 1 - 0.16 / (32 (T - 0.01)) = 0.5 at
+  // T = 20 ms.
+  EXPECT_NEAR(SloStepLimit(r, 0.5, 32, kDeposit), 0.02, 1e-12);
 }
 
 TEST(FormulationTest, SloStepLimitMatchesBisection) {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u(0, 1);
-  for (int trial = 0; trial < 500; ++trial) {
+  for (int trial = 0; trial < 1000; ++trial) {
+    const SloMissModel model = trial % 2 == 0 ? SloMissModel::kRate : SloMissModel::kDeposit;
     std::vector<IlpRequest> r(1 + trial % 9);
     for (IlpRequest& q : r) {
-      q.slo_s = 0.01 + 0.2 * u(rng);
+      // Some SLOs repeat, so the deposit model's jumps coincide.
+      q.slo_s = u(rng) < 0.2 ? 0.05 : 0.01 + 0.2 * u(rng);
       q.deposit = u(rng) < 0.5 ? 0 : 50 * u(rng);
     }
-    const double f = 3 * u(rng);
-    const double t_max = SloStepLimit(r, f, 32);
+    const double f = u(rng) < 0.2 ? 0.0 : 3 * u(rng);
+    const double t_max = SloStepLimit(r, f, 32, model);
     if (std::isinf(t_max)) {
-      EXPECT_LE(SloMissShare(r, 1e9, 32), f + 1e-9);
+      EXPECT_LE(SloMissShare(r, 1e9, 32, model), f + 1e-9);
       continue;
     }
     // The share is <= F up to T_max and above it right after.
-    EXPECT_LE(SloMissShare(r, t_max, 32), f + 1e-9);
-    EXPECT_GT(SloMissShare(r, t_max * (1 + 1e-6), 32), f);
+    EXPECT_LE(SloMissShare(r, t_max, 32, model), f + 1e-9) << trial;
+    EXPECT_GT(SloMissShare(r, t_max * (1 + 1e-6), 32, model), f) << trial;
     double lo = 1e-9, hi = 1e9;
     for (int it = 0; it < 200; ++it) {
       const double mid = std::sqrt(lo * hi);
-      (SloMissShare(r, mid, 32) <= f ? lo : hi) = mid;
+      (SloMissShare(r, mid, 32, model) <= f ? lo : hi) = mid;
     }
-    EXPECT_NEAR(t_max, lo, 1e-9 * lo);
+    EXPECT_NEAR(t_max, lo, 1e-9 * lo) << trial;
   }
 }
 
@@ -163,6 +198,7 @@ TEST(FormulationTest, WindowRules) {
   in.device_blocks = 100;
   in.cost = &cost;
   IlpOptions o = NoExtraHeadroom();
+  o.miss_model = SloMissModel::kRate;
   o.slo_budget_f = 0.5;
   auto inst = BuildIlpInstance(in, o);
   ASSERT_TRUE(inst.ok());

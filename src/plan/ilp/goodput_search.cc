@@ -12,8 +12,9 @@ namespace {
 constexpr double kRelTol = 1e-12;
 
 // u_r(T) = 1 - f_r(T): the share of r's tokens that meet the SLO at step time T.
-double Credit(const IlpRequest& r, double step_s, int window) {
-  return std::min(1.0, r.slo_s / step_s + r.deposit / window);
+// Non-increasing in T under either miss model, which the bounds below rely on.
+double Credit(const IlpRequest& r, double step_s, int window, SloMissModel model) {
+  return 1.0 - std::min(1.0, SloMiss(model, r.slo_s, r.deposit, step_s, window));
 }
 
 class GoodputSearch {
@@ -88,7 +89,7 @@ double GoodputSearch::UpperBound() {
   }
   double numer = 0;
   for (int r = 0; r < n_; ++r) {
-    if (decided_[r] && kept_[r]) numer += Credit(inst_.requests[r], t0, w);
+    if (decided_[r] && kept_[r]) numer += Credit(inst_.requests[r], t0, w, inst_.options.miss_model);
   }
   // Undecided requests, best credit per unit of compute first.
   std::vector<Item>& items = items_;
@@ -96,7 +97,7 @@ double GoodputSearch::UpperBound() {
   const double a = std::max(0.0, inst_.decode_step.a);
   for (int r = 0; r < n_; ++r) {
     if (decided_[r]) continue;
-    items.push_back({Credit(inst_.requests[r], t0, w), a * static_cast<double>(inst_.requests[r].tokens)});
+    items.push_back({Credit(inst_.requests[r], t0, w, inst_.options.miss_model), a * static_cast<double>(inst_.requests[r].tokens)});
   }
   std::sort(items.begin(), items.end(), [](const Item& x, const Item& y) { return x.p * y.q > y.p * x.q; });
   auto denom = [&](double q) { return std::max(t0 + q / L, compute + q); };
@@ -117,7 +118,7 @@ double GoodputSearch::BreakEvenStep() const {
   auto goodput = [&](double t) {
     double sum = 0;
     for (int r = 0; r < n_; ++r) {
-      if (kept_[r]) sum += Credit(inst_.requests[r], t, w);
+      if (kept_[r]) sum += Credit(inst_.requests[r], t, w, inst_.options.miss_model);
     }
     return sum / t;
   };

@@ -133,7 +133,8 @@ TEST(MilpSolverTest, ExactAndMilpAgreeOnRandomInstances) {
       so.layers = std::vector<int>{5, 16, 32, 80}[i % 4];
       const PlannerScenario sc = RandomPlannerScenario(so, rng);
       IlpOptions o;
-      o.slo_budget_f = i % 3 == 0 ? 0.5 : 2.0;
+      o.slo_budget_f = std::vector<double>{0.5, 2.0, 0.0}[i % 3];
+      o.miss_model = i % 2 == 0 ? SloMissModel::kDeposit : SloMissModel::kRate;
       o.use_deposit = i % 5 != 0;
       auto inst = BuildIlpInstance(sc.Input(), o);
       if (!inst.ok()) {
@@ -207,6 +208,7 @@ TEST(MilpSolverTest, GoodputAgreesWithExactBackend) {
     IlpOptions o;
     o.objective = Objective::kGoodput;
     o.slo_budget_f = i % 2 == 0 ? 2.0 : 0.3;
+    o.miss_model = i % 4 < 2 ? SloMissModel::kDeposit : SloMissModel::kRate;
     auto inst = BuildIlpInstance(sc.Input(), o);
     ASSERT_TRUE(inst.ok());
     auto e = exact.Solve(*inst);

@@ -190,6 +190,9 @@ StatusOr<PlanDecision> OrbitFlowPlanner::Plan(const PlanInput& input) {
   }
   fallback_until_.reset();
   OF_RETURN_IF_ERROR(BuildIlpInstance(input, options_.ilp, &full_));
+  if (options_.keep_feasible_plan && input.cause == ReplanCause::kWindowExpired) {
+    if (std::optional<PlanDecision> keep = KeepCurrent(input)) return *std::move(keep);
+  }
   if (options_.ilp.objective == Objective::kGoodput && options_.pause_enabled) {
     OF_ASSIGN_OR_RETURN(IlpSolution g, SolveGoodputObjective(full_));
     if (g.verdict == SolveVerdict::kOptimal || g.verdict == SolveVerdict::kFeasible) {
@@ -198,6 +201,27 @@ StatusOr<PlanDecision> OrbitFlowPlanner::Plan(const PlanInput& input) {
     // No kept set works: Pause-Resume by strategy, then the fallback, as for min-T.
   }
   return PauseLoop(input);
+}
+
+std::optional<PlanDecision> OrbitFlowPlanner::KeepCurrent(const PlanInput& input) {
+  IlpAssignment a;
+  a.option.reserve(input.requests.size());
+  for (const PlanCandidate& c : input.requests) {
+    if (!c.current) return std::nullopt;
+    const auto it = std::find(full_.distances.begin(), full_.distances.end(), *c.current);
+    if (it == full_.distances.end()) return std::nullopt;
+    a.option.push_back(static_cast<int>(it - full_.distances.begin()));
+  }
+  StatusOr<IlpEvaluation> e = Evaluate(full_, a);
+  if (!e.ok() || !e->memory_ok || !e->slo_ok) return std::nullopt;
+  PlanDecision d;
+  for (size_t i = 0; i < input.requests.size(); ++i) {
+    d.ids.push_back(input.requests[i].id);
+    d.distances.push_back(*input.requests[i].current);
+  }
+  d.window_steps = ChooseWindow(full_, e->step_s);
+  d.predicted_step = Seconds(e->step_s);
+  return d;
 }
 
 StatusOr<PlanDecision> OrbitFlowPlanner::PauseLoop(const PlanInput& input) {

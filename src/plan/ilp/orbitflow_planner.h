@@ -57,6 +57,10 @@ struct OrbitFlowOptions {
   bool pause_enabled = true;
   // Steps the dynamic heuristic runs once a single request is left and still infeasible.
   int fallback_steps = 128;
+  // When only the window ran out, keep every request's distance while it still fits memory and
+  // the SLO budget: a new distance moves KV (a layer coming back is copied to the device before
+  // the step can use it), a stall the minimal-T objective does not see. Off: re-solve each time.
+  bool keep_feasible_plan = true;
   uint64_t seed = 0;  // for PauseStrategy::kRandom
   // The planner runs once per batch change: a rare pathological instance (about 0.2% of random
   // 64 x 32 ones) stops after 10^6 nodes (about a second) with the best plan found so far.
@@ -97,6 +101,9 @@ class OrbitFlowPlanner final : public Planner {
   // uniform distance with actual contexts and 2 look-ahead blocks per request.
   PlanDecision Heuristic(const PlanInput& input, std::span<const uint8_t> kept, int window) const;
   StatusOr<PlanDecision> PauseLoop(const PlanInput& input);
+  // The decision that keeps every request at its current distance, if that still fits memory and
+  // the SLO budget (full_ built).
+  std::optional<PlanDecision> KeepCurrent(const PlanInput& input);
 
   std::string name_;
   OrbitFlowOptions options_;

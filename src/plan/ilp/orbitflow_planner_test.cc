@@ -85,6 +85,7 @@ OrbitFlowOptions TightOptions() {
   OrbitFlowOptions o;
   o.ilp.headroom.fraction = 0;
   o.ilp.headroom.min_blocks = 0;
+  o.ilp.miss_model = SloMissModel::kRate;  // the shares in the comments are the reference's
   o.ilp.slo_budget_f = 0.5;
   return o;
 }
@@ -103,6 +104,42 @@ TEST(OrbitFlowPlannerTest, FeasibleBatchIsPlacedWithoutPauses) {
   EXPECT_EQ(d->distances, (std::vector<Distance>{Distance::Every(1), Distance::Every(3)}));
   EXPECT_NEAR(d->predicted_step.count(), 0.017, 1e-12);
   EXPECT_EQ(d->window_steps, 32);
+}
+
+TEST(OrbitFlowPlannerTest, WindowExpiryKeepsAFeasibleCurrentPlan) {
+  Fixture f;
+  f.reqs = {Candidate(1, 80, 0, 0.05), Candidate(2, 48, 0, 0.05)};  // b = 5 and 3
+  // The optimum is (d = 1, d = 3) at 17 ms; both at d = 1 (D = 0,10,10,20: T = 21 ms) also fits memory
+  // and the 50 ms SLO, so a window expiry keeps it rather than moving KV.
+  f.reqs[0].current = Distance::Every(1);
+  f.reqs[1].current = Distance::Every(1);
+  OrbitFlowPlanner planner("orbitflow", TightOptions());
+  PlanInput in = f.Input(28);
+  in.cause = ReplanCause::kWindowExpired;
+  auto keep = planner.Plan(in);
+  ASSERT_TRUE(keep.ok());
+  EXPECT_EQ(keep->distances, (std::vector<Distance>{Distance::Every(1), Distance::Every(1)}));
+  EXPECT_GT(keep->predicted_step.count(), 0.017);
+  // A batch change re-solves.
+  in.cause = ReplanCause::kBatchChanged;
+  auto solved = planner.Plan(in);
+  ASSERT_TRUE(solved.ok());
+  EXPECT_EQ(solved->distances, (std::vector<Distance>{Distance::Every(1), Distance::Every(3)}));
+  // A current plan that no longer fits memory is not kept: all on device needs 32 > 28 - 8.
+  f.reqs[0].current = f.reqs[1].current = Distance::AllDevice();
+  in = f.Input(28);
+  in.cause = ReplanCause::kWindowExpired;
+  auto refit = planner.Plan(in);
+  ASSERT_TRUE(refit.ok());
+  EXPECT_EQ(refit->distances, (std::vector<Distance>{Distance::Every(1), Distance::Every(3)}));
+  // Off: every expiry re-solves.
+  OrbitFlowOptions o = TightOptions();
+  o.keep_feasible_plan = false;
+  OrbitFlowPlanner always("orbitflow", o);
+  f.reqs[0].current = f.reqs[1].current = Distance::Every(1);
+  in = f.Input(28);
+  in.cause = ReplanCause::kWindowExpired;
+  EXPECT_EQ(always.Plan(in)->distances, (std::vector<Distance>{Distance::Every(1), Distance::Every(3)}));
 }
 
 TEST(OrbitFlowPlannerTest, PausesByStrategyUntilFeasible) {
