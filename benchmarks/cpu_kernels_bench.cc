@@ -7,7 +7,9 @@
 // sequence per step); GB/s is weight bytes streamed per second; GFLOP/s counts 2 per multiply-add.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "exec/cpu/forward.h"
@@ -59,7 +61,7 @@ void BM_Matmul(benchmark::State& state) {
 // stories110m: wq/wk/wv/wo are 768x768, w1/w3 2048x768 ([out][in]), w2 768x2048.
 void MatmulArgs(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
-    for (int batch : {1, 16}) {
+    for (int batch : {1, 2, 4, 8, 16}) {
       b->Args({batch, 768, 768, threads});
       b->Args({batch, 768, 2048, threads});
       b->Args({batch, 2048, 768, threads});
@@ -145,6 +147,47 @@ void BM_DecodeStep(benchmark::State& state) {
 BENCHMARK(BM_DecodeStep)
     ->ArgNames({"batch", "context", "threads"})
     ->ArgsProduct({{1, 16}, {128, 512}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// A prompt's prefill: one sequence's `prompt` tokens from position 0, in forward calls of at
+// most `chunk` tokens (the executor splits prefills at max_batch_tokens, 256 by default). The
+// tok/s counter is prompt tokens per second; compare its inverse with a decode row's share of a
+// batch-16 step (BM_DecodeStep). Args: {prompt, chunk, threads}.
+void BM_Prefill(benchmark::State& state) {
+  const int prompt = state.range(0), chunk = state.range(1), threads = state.range(2);
+  const Model& model = Stories110m();
+  const ModelSpec& p = model.spec;
+  ThreadPool pool(threads);
+  auto run_state = RunState::Create(
+      p, {.max_batch_tokens = chunk, .max_logits = 1, .num_threads = threads});
+  testing::TestKvCache kv(p, BlocksForTokens(prompt) * p.n_layers, /*shuffle_seed=*/3);
+  kv.NewSequence();
+  kv.Reserve(0, prompt);
+  std::vector<int32_t> tokens(prompt);
+  Rng rng(5);
+  for (int32_t& t : tokens) t = static_cast<int32_t>(rng.Below(p.vocab_size));
+  for (auto _ : state) {
+    for (int start = 0; start < prompt; start += chunk) {
+      const int n = std::min(chunk, prompt - start);
+      const SequenceBatchEntry entry{.tokens = std::span(tokens).subspan(start, n),
+                                     .start_pos = start, .layer_blocks = kv.Tables(0),
+                                     .want_logits = start + n == prompt};
+      auto out = Forward(model, std::span(&entry, 1), &*run_state, &pool);
+      if (!out.ok()) {
+        state.SkipWithError(out.status().ToString().c_str());
+        return;
+      }
+      benchmark::DoNotOptimize(out->logits.data());
+    }
+  }
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(prompt) * state.iterations(),
+                                               benchmark::Counter::kIsRate);
+  state.SetLabel("synthetic stories110m");
+}
+BENCHMARK(BM_Prefill)
+    ->ArgNames({"prompt", "chunk", "threads"})
+    ->ArgsProduct({{32, 512}, {256}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

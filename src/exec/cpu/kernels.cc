@@ -11,7 +11,7 @@
 #if !defined(__GNUC__)
 #error "kernels.cc uses GCC/Clang vector extensions"
 #endif
-#if defined(__AVX512F__) || defined(__FMA__)
+#if defined(__FMA__)
 #include <immintrin.h>
 #elif defined(__aarch64__)
 #include <arm_neon.h>
@@ -20,74 +20,73 @@
 namespace orbitflow {
 namespace {
 
-// A vector of kDotLanes floats. GCC/Clang lower it to whatever the target has (one zmm with
-// AVX-512, two ymm with AVX2, four xmm with SSE or NEON), so the lane order is the same on all.
-typedef float Vec __attribute__((vector_size(kDotLanes * sizeof(float))));
-typedef float Half __attribute__((vector_size(kDotLanes * sizeof(float) / 2)));
-typedef float Quarter __attribute__((vector_size(kDotLanes * sizeof(float) / 4)));
+// Half of a dot product's kDotLanes accumulator lanes: 8 floats, one AVX2 register (two NEON or
+// SSE registers). A dot product is two of them, `lo` for lanes 0..7 and `hi` for lanes 8..15.
+// Kernels hold only these in registers: a 16-float vector type would not fit an AVX2 register,
+// and GCC then moves every accumulator through the stack at each step.
+constexpr int kHalf = kDotLanes / 2;
+typedef float Vec8 __attribute__((vector_size(kHalf * sizeof(float))));
 
 // acc + a * b with one rounding where the target has fused multiply-add. Written out (this
 // library is built with -ffp-contract=off) so the compiler cannot fuse some products and not
 // others depending on inlining: every caller gets the same rounding.
-inline Vec MulAdd(Vec a, Vec b, Vec acc) {
-#if defined(__AVX512F__)
-  return reinterpret_cast<Vec>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a),
-                                               reinterpret_cast<__m512>(b),
-                                               reinterpret_cast<__m512>(acc)));
-#elif defined(__FMA__)
-  Half r[2], ha[2], hb[2], hc[2];
-  std::memcpy(ha, &a, sizeof(a));
-  std::memcpy(hb, &b, sizeof(b));
-  std::memcpy(hc, &acc, sizeof(acc));
-  for (int i = 0; i < 2; ++i) {
-    r[i] = reinterpret_cast<Half>(_mm256_fmadd_ps(reinterpret_cast<__m256>(ha[i]),
-                                                  reinterpret_cast<__m256>(hb[i]),
-                                                  reinterpret_cast<__m256>(hc[i])));
-  }
-  Vec out;
-  std::memcpy(&out, r, sizeof(out));
-  return out;
+[[gnu::always_inline]] inline Vec8 MulAdd(Vec8 a, Vec8 b, Vec8 acc) {
+#if defined(__FMA__)
+  return reinterpret_cast<Vec8>(_mm256_fmadd_ps(reinterpret_cast<__m256>(a),
+                                                reinterpret_cast<__m256>(b),
+                                                reinterpret_cast<__m256>(acc)));
 #elif defined(__aarch64__)
-  Quarter r[4], qa[4], qb[4], qc[4];
-  std::memcpy(qa, &a, sizeof(a));
-  std::memcpy(qb, &b, sizeof(b));
-  std::memcpy(qc, &acc, sizeof(acc));
-  for (int i = 0; i < 4; ++i) {
-    r[i] = reinterpret_cast<Quarter>(vfmaq_f32(reinterpret_cast<float32x4_t>(qc[i]),
-                                               reinterpret_cast<float32x4_t>(qa[i]),
-                                               reinterpret_cast<float32x4_t>(qb[i])));
-  }
-  Vec out;
-  std::memcpy(&out, r, sizeof(out));
-  return out;
+  typedef float V4 __attribute__((vector_size(4 * sizeof(float))));
+  auto fma4 = [](V4 x, V4 y, V4 z) {
+    return reinterpret_cast<V4>(vfmaq_f32(reinterpret_cast<float32x4_t>(z),
+                                          reinterpret_cast<float32x4_t>(x),
+                                          reinterpret_cast<float32x4_t>(y)));
+  };
+  const V4 lo = fma4(__builtin_shufflevector(a, a, 0, 1, 2, 3),
+                     __builtin_shufflevector(b, b, 0, 1, 2, 3),
+                     __builtin_shufflevector(acc, acc, 0, 1, 2, 3));
+  const V4 hi = fma4(__builtin_shufflevector(a, a, 4, 5, 6, 7),
+                     __builtin_shufflevector(b, b, 4, 5, 6, 7),
+                     __builtin_shufflevector(acc, acc, 4, 5, 6, 7));
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
 #else
   return acc + a * b;  // no FMA on this target: two roundings, the same for every caller
 #endif
 }
 
-inline Vec Load(const float* p) {
-  Vec v;
+[[gnu::always_inline]] inline Vec8 Load(const float* p) {
+  Vec8 v;
   std::memcpy(&v, p, sizeof(v));  // unaligned load
   return v;
 }
 
-// The first `count` < kDotLanes floats at p, zeros after: the tail of a row goes into lanes
-// 0..count-1 like any other element i into lane i % kDotLanes, and the zero lanes add nothing.
-inline Vec LoadPartial(const float* p, int count) {
-  Vec v = {};
+// A loaded value that stays in a register. GCC otherwise folds a reused load into each
+// multiply-add as a memory operand, which reloads it once per use and makes the tiles
+// load-bound.
+[[gnu::always_inline]] inline Vec8 LoadToRegister(const float* p) {
+  Vec8 v = Load(p);
+#if defined(__AVX__)
+  asm("" : "+x"(v));  // an empty instruction that needs v in a ymm register
+#endif
+  return v;
+}
+
+// The first `count` floats at p (0 <= count <= kHalf), zeros after. A row's tail goes
+// into lanes like any other element (element i into lane i % kDotLanes); zero lanes add nothing.
+inline Vec8 LoadPartial(const float* p, int count) {
+  Vec8 v = {};
   for (int i = 0; i < count; ++i) v[i] = p[i];
   return v;
 }
 
-// Sums the lanes by halving: lanes [0, 8) + [8, 16), then [0, 4) + [4, 8), and so on; the same
-// tree on every target, done in registers.
-inline float ReduceAdd(Vec v) {
+// Sums a dot product's 16 lanes by halving: lanes [0, 8) + [8, 16) (that is lo + hi), then
+// [0, 4) + [4, 8), and so on; the same tree on every target, done in registers.
+inline float ReduceAdd(Vec8 lo, Vec8 hi) {
+  typedef float V4 __attribute__((vector_size(4 * sizeof(float))));
   typedef float V2 __attribute__((vector_size(2 * sizeof(float))));
   static_assert(kDotLanes == 16, "the shuffles below are written for 16 lanes");
-  const Half h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-  const Quarter q = __builtin_shufflevector(h, h, 0, 1, 2, 3) +
-                    __builtin_shufflevector(h, h, 4, 5, 6, 7);
+  const Vec8 h = lo + hi;
+  const V4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
   const V2 d = __builtin_shufflevector(q, q, 0, 1) + __builtin_shufflevector(q, q, 2, 3);
   return d[0] + d[1];
 }
@@ -102,137 +101,109 @@ struct TileArgs {
   const float* w;
   int64_t w_stride;
   int n;
-  // Optional software prefetch: `lines_per_step` cache lines from address `prefetch` onwards are
-  // requested at each step of kDotLanes elements (see MatmulRange).
-  uintptr_t prefetch = 0;
-  int lines_per_step = 0;
 };
 
-// Each loaded w vector is used R times and each x vector C times. Every dot product runs the
-// same lane-wise sequence whatever R and C are, so a value does not depend on which tile (or
-// which kernel) computed it: it always equals Dot(x_r, w_c, n).
-template <int R, int C, bool kPrefetch>
+// Each loaded w vector is used R times and each x vector C times; the 2 R C accumulators (plus
+// C w vectors and one x vector) must fit the 16 AVX2 registers. Every dot product runs the same
+// lane-wise sequence whatever R and C are, so a value does not depend on which tile (or which
+// kernel) computed it: it always equals Dot(x_r, w_c, n).
+template <int R, int C>
 [[gnu::always_inline]] inline void DotTileBody(const TileArgs& a) {
-  Vec acc[R][C];
+  Vec8 acc[2][R][C];  // [lo / hi half][row][col]
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = Vec{};
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) acc[0][r][c] = acc[1][r][c] = Vec8{};
+  // One half-step: elements [k, k + kHalf) into half h of every accumulator.
+  auto half_step = [&](int h, auto load_w, auto load_x) [[gnu::always_inline]] {
+    Vec8 wv[C];
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) wv[c] = load_w(c);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const Vec8 xv = load_x(r);
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) acc[h][r][c] = MulAdd(xv, wv[c], acc[h][r][c]);
+    }
+  };
   int i = 0;
-  uintptr_t prefetch = a.prefetch;
   for (; i + kDotLanes <= a.n; i += kDotLanes) {
-    if (kPrefetch && prefetch != 0) {
-      for (int j = 0; j < a.lines_per_step; ++j, prefetch += 64) {
-        __builtin_prefetch(reinterpret_cast<const void*>(prefetch));
-      }
-    }
-    Vec wv[C];
-    for (int c = 0; c < C; ++c) wv[c] = Load(a.w + c * a.w_stride + i);
-    for (int r = 0; r < R; ++r) {
-      const Vec xv = Load(a.x + r * a.x_stride + i);
-      for (int c = 0; c < C; ++c) acc[r][c] = MulAdd(xv, wv[c], acc[r][c]);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const int k = i + h * kHalf;
+      half_step(h, [&](int c) { return LoadToRegister(a.w + c * a.w_stride + k); },
+                [&](int r) { return LoadToRegister(a.x + r * a.x_stride + k); });
     }
   }
-  if (i < a.n) {
-    const int rest = a.n - i;
-    Vec wv[C];
-    for (int c = 0; c < C; ++c) wv[c] = LoadPartial(a.w + c * a.w_stride + i, rest);
-    for (int r = 0; r < R; ++r) {
-      const Vec xv = LoadPartial(a.x + r * a.x_stride + i, rest);
-      for (int c = 0; c < C; ++c) acc[r][c] = MulAdd(xv, wv[c], acc[r][c]);
+  if (i < a.n) {  // the row's tail: both halves, zero-padded, as one more step of every lane
+    for (int h = 0; h < 2; ++h) {
+      const int k = i + h * kHalf, count = std::clamp(a.n - k, 0, kHalf);
+      half_step(h, [&](int c) { return LoadPartial(a.w + c * a.w_stride + k, count); },
+                [&](int r) { return LoadPartial(a.x + r * a.x_stride + k, count); });
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) a.y[r * a.y_stride + c] = ReduceAdd(acc[r][c]);
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) a.y[r * a.y_stride + c] = ReduceAdd(acc[0][r][c], acc[1][r][c]);
 }
 
-// One tile (the 4 x 4 tiles of big batches prefetch; Dot and DotStrided do not).
-template <int R, int C, bool kPrefetch = false>
+template <int R, int C>
 void DotTile(const TileArgs& a) {
-  DotTileBody<R, C, kPrefetch>(a);
+  DotTileBody<R, C>(a);
 }
 
-// R batch rows against `count` consecutive weight rows, one weight row at a time (the small-batch
-// path, see ChooseTile): the same arithmetic as DotTile<R, 1>, without a call per weight row.
-template <int R>
+// R batch rows against `count` consecutive weight rows, C weight rows at a time; the same
+// arithmetic as DotTile<R, 1> on each weight row, without a call per tile.
+template <int R, int C>
 void DotRows(TileArgs a, int count) {
-  for (int c = 0; c < count; ++c) {
-    DotTileBody<R, 1, false>(a);
+  int c = 0;
+  for (; c + C <= count; c += C) {
+    DotTileBody<R, C>(a);
+    a.y += C;
+    a.w += C * a.w_stride;
+  }
+  for (; c < count; ++c) {
+    DotTileBody<R, 1>(a);
     a.y += 1;
     a.w += a.w_stride;
   }
 }
 
-// Tiles of up to 4 batch rows x 4 weight rows: 16 accumulators, which with the 4 x vectors fit
-// the 32 AVX-512 registers (and spill a little on AVX2). kTiles[rows - 1][cols - 1].
-constexpr int kMaxTileRows = 4;
-constexpr int kMaxTileCols = 4;
-constexpr int kSmallBatch = 4;  // batches up to this size use one-weight-row tiles
-
+// The batch is cut into tiles of 2 rows x 3 weight rows: 12 accumulators, 3 w vectors and one x
+// vector, which fills the 16 AVX2 registers. Measured at stories110m's shapes, batch 16, one
+// thread: 2 x 3 ran at 45-60 GFLOP/s; 3 x 2 at 47-55 (its 16th row falls into 1 x 2 tiles); a
+// 4 x 3 tile that runs the two halves of the lanes one after the other at 28-47 (it reads every
+// row twice). Blocking the rows into chunks of 256 to 512 floats, so that the batch rows stay in
+// L1 too, carrying the partial sums between chunks, measured 20-30% slower.
+constexpr int kTileRows = 2;
+constexpr int kTileCols = 3;
 using TileFn = void (*)(const TileArgs&);
-template <int R>
-constexpr TileFn kTileRow[kMaxTileCols] = {DotTile<R, 1, true>, DotTile<R, 2, true>,
-                                           DotTile<R, 3, true>, DotTile<R, 4, true>};
-constexpr const TileFn* kTiles[kMaxTileRows] = {kTileRow<1>, kTileRow<2>, kTileRow<3>,
-                                                kTileRow<4>};
-using RowsFn = void (*)(TileArgs, int);
-constexpr RowsFn kRows[kMaxTileRows] = {DotRows<1>, DotRows<2>, DotRows<3>, DotRows<4>};
-constexpr TileFn kStridedTiles[kMaxTileCols] = {DotTile<1, 1>, DotTile<1, 2>, DotTile<1, 3>,
-                                                DotTile<1, 4>};
+// kTiles[rows - 1][cols - 1]; the batch's and the output's remainders take the smaller ones.
+constexpr TileFn kTiles[kTileRows][kTileCols] = {{DotTile<1, 1>, DotTile<1, 2>, DotTile<1, 3>},
+                                                 {DotTile<2, 1>, DotTile<2, 2>, DotTile<2, 3>}};
 
-// The tile shape for a batch. Small batches are bound by streaming the weights from memory, and
-// this is fastest one weight row at a time (a single sequential stream that the hardware
-// prefetcher follows; several interleaved row streams measured up to 2x slower). Larger batches
-// are bound by arithmetic: 4 x 4 tiles reuse each loaded vector four times.
-struct TileShape {
-  int rows;  // batch rows per tile
-  int cols;  // weight rows per tile
-};
-TileShape ChooseTile(int batch) {
-  if (batch <= kSmallBatch) return {batch, 1};
-  return {kMaxTileRows, kMaxTileCols};
-}
-
-// How many weight tiles ahead multi-row tiles prefetch. Interleaved row streams defeat the
-// hardware prefetcher; without this, a big batch waits for each tile's first loads (measured:
-// a batch-16 decode step of synthetic stories110m went from 110 to 75 ms on one thread).
-constexpr int kPrefetchTilesAhead = 2;
-
-// Output rows [o_begin, o_end) for the whole batch. A weight tile stays in L1 while every batch
-// tile passes over it: the weights stream from memory once per call.
+// Output columns [o_begin, o_end) for the whole batch.
 void MatmulRange(float* y, const float* x, const float* w, int batch, int in, int out,
                  int o_begin, int o_end) {
-  const TileShape shape = ChooseTile(batch);
-  if (shape.cols == 1) {  // small batch: stream the weight rows in order
-    for (int b = 0; b < batch; b += shape.rows) {
-      const int rows = std::min(shape.rows, batch - b);
-      kRows[rows - 1]({.y = y + int64_t{b} * out + o_begin, .y_stride = out,
-                       .x = x + int64_t{b} * in, .x_stride = in,
-                       .w = w + int64_t{o_begin} * in, .w_stride = in, .n = in},
-                      o_end - o_begin);
-    }
+  if (batch == 1) {
+    // One row is bound by streaming the weights from memory, and this is fastest one weight
+    // row at a time: a single sequential stream that the hardware prefetcher follows (1 x 3
+    // tiles measured 10% slower for a stories110m decode step).
+    DotRows<1, 1>({.y = y + o_begin, .y_stride = out, .x = x, .x_stride = in,
+                   .w = w + int64_t{o_begin} * in, .w_stride = in, .n = in},
+                  o_end - o_begin);
     return;
   }
-  // Multi-row tiles spread the prefetch of the tile kPrefetchTilesAhead ahead evenly over all
-  // the steps of all batch tiles of the current one.
-  const int steps = in / kDotLanes;
-  const int batch_tiles = (batch + shape.rows - 1) / shape.rows;
-  const int64_t tile_lines = (int64_t{shape.cols} * in * int64_t{sizeof(float)} + 63) / 64;
-  const int lines_per_step =
-      steps > 0 ? static_cast<int>((tile_lines + int64_t{batch_tiles} * steps - 1) /
-                                   (int64_t{batch_tiles} * steps))
-                : 0;
-  for (int o = o_begin; o < o_end; o += shape.cols) {
-    const int cols = std::min(shape.cols, o_end - o);
-    const int ahead = o + kPrefetchTilesAhead * shape.cols;
-    uintptr_t prefetch = lines_per_step > 0 && ahead < out
-                             ? reinterpret_cast<uintptr_t>(w + int64_t{ahead} * in)
-                             : 0;
-    for (int b = 0; b < batch; b += shape.rows) {
-      const int rows = std::min(shape.rows, batch - b);
+  // A weight tile stays in L1 while every batch tile passes over it, so the weights stream from
+  // memory once per call, and the batch rows come from L2.
+  for (int o = o_begin; o < o_end; o += kTileCols) {
+    const int cols = std::min(kTileCols, o_end - o);
+    for (int b = 0; b < batch; b += kTileRows) {
+      const int rows = std::min(kTileRows, batch - b);
       kTiles[rows - 1][cols - 1]({.y = y + int64_t{b} * out + o, .y_stride = out,
                                   .x = x + int64_t{b} * in, .x_stride = in,
-                                  .w = w + int64_t{o} * in, .w_stride = in, .n = in,
-                                  .prefetch = prefetch, .lines_per_step = lines_per_step});
-      if (prefetch != 0) prefetch += uintptr_t{64} * lines_per_step * steps;
+                                  .w = w + int64_t{o} * in, .w_stride = in, .n = in});
     }
   }
 }
@@ -246,22 +217,44 @@ float Dot(const float* a, const float* b, int n) {
 }
 
 void DotStrided(float* y, const float* x, const float* w, int64_t w_stride, int rows, int n) {
-  for (int j = 0; j < rows; j += kMaxTileCols) {
-    kStridedTiles[std::min(kMaxTileCols, rows - j) - 1]({.y = y + j, .y_stride = 0, .x = x,
-                                                  .x_stride = 0, .w = w + j * w_stride,
-                                                  .w_stride = w_stride, .n = n});
-  }
+  constexpr int kCols = 4;
+  DotRows<1, kCols>({.y = y, .y_stride = 0, .x = x, .x_stride = 0, .w = w, .w_stride = w_stride,
+                     .n = n},
+                    rows);
 }
+
+namespace {
+
+// AccumulateWeighted on up to V vectors (8 V floats) of out, full vectors only: the V chains are
+// independent, so they overlap in the pipeline instead of waiting on each other's latency.
+template <int V>
+void AccumulateVectors(float* out, const float* a, const float* v, int64_t v_stride, int rows) {
+  Vec8 acc[V];
+#pragma GCC unroll 8
+  for (int j = 0; j < V; ++j) acc[j] = Load(out + j * kHalf);
+  for (int t = 0; t < rows; ++t) {
+    const Vec8 at = Vec8{} + a[t];
+#pragma GCC unroll 8
+    for (int j = 0; j < V; ++j) acc[j] = MulAdd(at, Load(v + t * v_stride + j * kHalf), acc[j]);
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < V; ++j) std::memcpy(out + j * kHalf, &acc[j], sizeof(Vec8));
+}
+
+}  // namespace
 
 void AccumulateWeighted(float* out, const float* a, const float* v, int64_t v_stride, int rows,
                         int n) {
-  for (int i = 0; i < n; i += kDotLanes) {
-    const int width = std::min(kDotLanes, n - i);
-    Vec acc = width == kDotLanes ? Load(out + i) : LoadPartial(out + i, width);
+  // Element-wise, so the vector width and the grouping do not change any value: out[i] runs the
+  // same chain of fused multiply-adds over t in order whatever they are.
+  int i = 0;
+  for (; i + 8 * kHalf <= n; i += 8 * kHalf) AccumulateVectors<8>(out + i, a, v + i, v_stride, rows);
+  for (; i + kHalf <= n; i += kHalf) AccumulateVectors<1>(out + i, a, v + i, v_stride, rows);
+  if (i < n) {
+    const int width = n - i;
+    Vec8 acc = LoadPartial(out + i, width);
     for (int t = 0; t < rows; ++t) {
-      const Vec vt = width == kDotLanes ? Load(v + t * v_stride + i)
-                                        : LoadPartial(v + t * v_stride + i, width);
-      acc = MulAdd(Vec{} + a[t], vt, acc);
+      acc = MulAdd(Vec8{} + a[t], LoadPartial(v + t * v_stride + i, width), acc);
     }
     std::memcpy(out + i, &acc, sizeof(float) * width);
   }
@@ -282,11 +275,12 @@ void RmsNormRows(float* out, const float* x, const float* weight, int rows, int 
 void Matmul(float* y, const float* x, const float* w, int batch, int in, int out,
             ThreadPool* pool) {
   if (batch <= 0 || out <= 0) return;
-  // Threads take whole groups of kMaxTileCols output rows, so tiles never straddle two threads.
-  const int64_t groups = (out + kMaxTileCols - 1) / kMaxTileCols;
+  // Threads take whole groups of output rows, so tiles never straddle two threads.
+  constexpr int kGroup = kTileCols;
+  const int64_t groups = (out + kGroup - 1) / kGroup;
   auto range = [&](int64_t g_begin, int64_t g_end) {
-    MatmulRange(y, x, w, batch, in, out, static_cast<int>(g_begin * kMaxTileCols),
-                static_cast<int>(std::min<int64_t>(out, g_end * kMaxTileCols)));
+    MatmulRange(y, x, w, batch, in, out, static_cast<int>(g_begin * kGroup),
+                static_cast<int>(std::min<int64_t>(out, g_end * kGroup)));
   };
   if (pool == nullptr) {
     range(0, groups);

@@ -65,7 +65,8 @@ TEST(KernelsTest, MatmulMatchesNaiveForManyShapes) {
 
 // The reproducibility contract: y[b][o] is the same float whatever the batch, the row's place in
 // it, the thread count, and equals Dot(x[b], w[o]).
-// Small batches use one-weight-row tiles, larger ones 4 x 4 tiles with prefetch: all the same.
+// One row streams the weight rows one at a time, larger batches use 2 x 3 tiles and their
+// remainders (1 x 1 up to 2 x 2): all the same.
 TEST(KernelsTest, MatmulRowIsBitIdenticalWhateverTheBatchAndThreads) {
   Rng rng(3);
   for (int in : {172, 768}) {
@@ -89,6 +90,31 @@ TEST(KernelsTest, MatmulRowIsBitIdenticalWhateverTheBatchAndThreads) {
   }
 }
 
+// Every tile shape and every row tail (n % 16 from 0 to 15, tails shorter than half a vector,
+// and rows shorter than one vector) against Dot, for every batch size up to 2 tiles past a
+// whole number of them and every thread count that splits the output differently.
+TEST(KernelsTest, MatmulEqualsDotForEveryTileShapeAndTail) {
+  Rng rng(33);
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  for (int in : {1, 3, 8, 9, 15, 16, 17, 24, 31, 40, 47, 64}) {
+    for (int batch = 1; batch <= 7; ++batch) {
+      const int out = 3 * 4 + 2;  // whole tiles of 3 columns and a remainder of 2
+      auto x = RandomVector(rng, int64_t{batch} * in), w = RandomVector(rng, int64_t{out} * in);
+      for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+        std::vector<float> y(int64_t{batch} * out, -1.0f);
+        Matmul(y.data(), x.data(), w.data(), batch, in, out, pool);
+        for (int b = 0; b < batch; ++b) {
+          for (int o = 0; o < out; ++o) {
+            ASSERT_EQ(y[int64_t{b} * out + o], Dot(&x[int64_t{b} * in], &w[int64_t{o} * in], in))
+                << "in=" << in << " batch=" << batch << " b=" << b << " o=" << o
+                << " threads=" << pool->num_threads();
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, DotStridedEqualsDotBitForBit) {
   Rng rng(31);
   for (int n : {8, 16, 64, 100}) {
@@ -106,7 +132,7 @@ TEST(KernelsTest, DotStridedEqualsDotBitForBit) {
 
 TEST(KernelsTest, AccumulateWeightedMatchesNaiveAndIsOrderedByRow) {
   Rng rng(32);
-  for (int n : {8, 16, 64, 70}) {
+  for (int n : {3, 8, 16, 64, 70, 128, 136, 141}) {
     const int rows = 37;
     const int64_t stride = n + 5;
     auto a = RandomVector(rng, rows), v = RandomVector(rng, rows * stride);
