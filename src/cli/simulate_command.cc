@@ -58,8 +58,16 @@ Command AddSimulateCommand(CLI::App& app) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--chunked-prefill", o->chunked_prefill, "Mix prompt chunks with decode steps");
   cmd->add_option("--compute-noise", o->compute_noise, "Log-normal sigma of simulated compute noise (0 = off)")->capture_default_str();
+  cmd->add_option("--sim-compute-scale", o->sim_compute_scale,
+                  "The simulated GPU computes this many times slower than the profile the planner uses")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--sim-link-scale", o->sim_link_scale,
+                  "The simulated link moves this many times the profile's bandwidth")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_flag("!--no-refit", o->refit_cost,
+                "Keep the profile fixed (default: refit its compute fit and link bandwidth online from measured steps)");
   cmd->add_option("--seed", o->seed, "Seed for every random choice")->capture_default_str();
-  cmd->add_option("--out", o->out, "Directory for summary.csv, requests-<policy>.csv and steps-<policy>.csv");
+  cmd->add_option("--out", o->out, "Directory for summary.csv, replans.csv (re-plans by cause), requests-<policy>.csv and steps-<policy>.csv");
   cmd->add_flag("!--no-progress", o->progress, "Do not draw a progress bar");
   return {cmd, [opts] { return RunSimulate(*opts); }};
 }
@@ -125,6 +133,22 @@ void PrintTable(const std::vector<SimulationResult>& results, const SimulateOpti
   std::printf("SLO per token: %.1f ms (scale %.2f)\n", 1000 * slo.count(), o.slo_scale);
 }
 
+// Re-plans by cause, and the engine events around them, one row per policy.
+std::string ReplansCsv(const std::vector<SimulationResult>& results) {
+  std::string out = "policy";
+  for (size_t c = 0; c < static_cast<size_t>(ReplanCause::kCount); ++c) {
+    out += fmt::format(",replans_{}", ReplanCauseName(static_cast<ReplanCause>(c)));
+  }
+  out += ",pauses,preemptions,resumes,apply_failures\n";
+  for (const SimulationResult& r : results) {
+    out += CsvEscape(r.policy);
+    for (int64_t n : r.counters.replans) out += fmt::format(",{}", n);
+    out += fmt::format(",{},{},{},{}\n", r.counters.pauses, r.counters.preemptions, r.counters.resumes,
+                       r.counters.apply_failures);
+  }
+  return out;
+}
+
 }  // namespace
 
 Status RunSimulate(const SimulateOptions& o) {
@@ -151,6 +175,7 @@ Status RunSimulate(const SimulateOptions& o) {
   for (const WorkloadRequest& w : workload.requests) total += static_cast<double>(w.input_tokens + w.output_tokens);
   eopts.avg_trace_tokens = total / static_cast<double>(workload.requests.size());
   eopts.planner_mode = o.planner_mode == "sync" ? PlannerMode::kSync : PlannerMode::kAhead;
+  eopts.refit_cost = o.refit_cost;
 
   spdlog::info("simulate: {} requests ({}), model {}, GPU {} ({}), batch {}, {} device KV blocks per layer",
                workload.requests.size(), workload.name, model.name, profile.gpu, profile.source,
@@ -161,7 +186,9 @@ Status RunSimulate(const SimulateOptions& o) {
     PolicyOptions popts = o.policy;
     popts.seed = o.seed;
     OF_ASSIGN_OR_RETURN(std::unique_ptr<Planner> planner, MakePolicy(name, popts));
-    SimulationOptions sopts{.engine = eopts, .sim = {.seed = o.seed, .compute_noise_sigma = o.compute_noise},
+    SimulationOptions sopts{.engine = eopts,
+                            .sim = {.seed = o.seed, .compute_noise_sigma = o.compute_noise,
+                                    .compute_scale = o.sim_compute_scale, .link_scale = o.sim_link_scale},
                             .progress = o.progress, .label = name};
     OF_ASSIGN_OR_RETURN(SimulationResult r, RunSimulation(workload, cost, *planner, sopts));
     results.push_back(std::move(r));
@@ -181,7 +208,8 @@ Status RunSimulate(const SimulateOptions& o) {
           WriteStepsCsv((std::filesystem::path(o.out) / ("steps-" + r.policy + ".csv")).string(), r.steps));
     }
     OF_RETURN_IF_ERROR(WriteSummaryCsv((std::filesystem::path(o.out) / "summary.csv").string(), rows));
-    std::printf("wrote %s/summary.csv, requests-<policy>.csv and steps-<policy>.csv\n", o.out.c_str());
+    OF_RETURN_IF_ERROR(WriteFileAtomically((std::filesystem::path(o.out) / "replans.csv").string(), ReplansCsv(results)));
+    std::printf("wrote %s/summary.csv, replans.csv, requests-<policy>.csv and steps-<policy>.csv\n", o.out.c_str());
   }
   return Status::Ok();
 }

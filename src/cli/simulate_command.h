@@ -30,6 +30,9 @@ struct SimulateOptions {
   std::string planner_mode = "ahead";
   bool chunked_prefill = false;
   double compute_noise = 0.0;
+  double sim_compute_scale = 1.0;  // the simulated GPU against the profile (runtime refinement)
+  double sim_link_scale = 1.0;
+  bool refit_cost = true;
   uint64_t seed = 0;
   std::string out;
   bool progress = true;

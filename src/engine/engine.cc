@@ -23,6 +23,23 @@ Engine::Engine(EngineOptions options, const CostModel* cost, Planner* planner, E
       trigger_(options_.triggers) {
   if (options_.max_context <= 0) options_.max_context = cost->model().max_seq_len;
   if (options_.plan_on_thread) planner_thread_ = std::make_unique<PlannerThread>(planner_);
+  if (options_.refit_cost) fit_.emplace(cost->profile(), options_.refit);
+}
+
+void Engine::LearnCost(const StepPlan& plan, const StepResult& result) {
+  if (!fit_ || plan.decodes.empty()) return;
+  // A step with a prefill or plan-change moves mixes other work into its compute and link time.
+  if (plan.prefills.empty()) fit_->AddCompute(plan.batch_tokens, result.compute);
+  fit_->AddLink(result.h2d, result.link_busy);
+  if (++steps_since_refit_ < std::max(1, options_.refit_every)) return;
+  steps_since_refit_ = 0;
+  fit_->Refit();
+  // Against the model in use, so small refits that add up still get adopted.
+  if (ProfileChange(cost_->profile(), fit_->profile()) <= options_.refit_tolerance) return;
+  refit_model_.emplace(cost_->model(), fit_->profile());
+  cost_ = &*refit_model_;
+  ++counters_.cost_refits;
+  trigger_.OnCostModelChanged();
 }
 
 StatusOr<RequestId> Engine::Submit(RequestSpec spec, Seconds arrival) {

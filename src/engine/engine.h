@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "cost/cost_model.h"
+#include "cost/online_fit.h"
 #include "exec/executor.h"
 #include "kv/kv_cache_manager.h"
 #include "metrics/request_record.h"
@@ -39,6 +40,14 @@ struct EngineOptions {
   // planner_mode instead, so its results do not depend on the host's thread timing.
   bool plan_on_thread = false;
   ReplanTriggerOptions triggers;
+  // Runtime refinement (spec section 5, ours): refit the cost model's compute fit and link
+  // bandwidth from measured decode steps every `refit_every` of them; a refit that moves a
+  // coefficient by more than `refit_tolerance` (relative) makes the planner re-solve (cause
+  // kDrift) with the new model.
+  bool refit_cost = false;
+  OnlineFitOptions refit;
+  int refit_every = 32;
+  double refit_tolerance = 0.05;
   int32_t eos_token = 2;              // real executors: end of sequence
 };
 
@@ -51,6 +60,7 @@ struct EngineCounters {
   int64_t resumes = 0;
   int64_t apply_failures = 0;
   int64_t late_plans = 0;           // steps that started while a threaded solve was still running
+  int64_t cost_refits = 0;          // refits that changed the planner's cost model
   int64_t prompt_tokens = 0;
   int64_t generation_tokens = 0;
   Bytes h2d, d2h;
@@ -80,6 +90,8 @@ class Engine {
   const KvCacheManager& kv() const { return kv_; }
   Scheduler& scheduler() { return sched_; }
   const EngineOptions& options() const { return options_; }
+  // The cost model the planner uses now (refit when options().refit_cost).
+  const CostModel& cost() const { return *cost_; }
 
  private:
   bool AdmissionFits(const Request& r) const;
@@ -104,6 +116,8 @@ class Engine {
   void FailRequest(Request* r, std::string why);
   void FinishRequest(Request* r, FinishReason reason);
   void HandleTokens(const StepResult& result, Seconds now);
+  // Feeds a decode step to the online fit and, every refit_every steps, adopts a changed model.
+  void LearnCost(const StepPlan& plan, const StepResult& result);
   Status UnstickIfIdle();
 
   EngineOptions options_;
@@ -123,6 +137,9 @@ class Engine {
   bool last_solved_ = false;
   Seconds predicted_step_{0};
   std::unique_ptr<PlannerThread> planner_thread_;  // set when options_.plan_on_thread
+  std::optional<OnlineCostFit> fit_;               // set when options_.refit_cost
+  std::optional<CostModel> refit_model_;           // the latest refit; cost_ points to it once set
+  int64_t steps_since_refit_ = 0;
 };
 
 }  // namespace orbitflow

@@ -108,6 +108,7 @@ StatusOr<bool> Engine::Step() {
     ++counters_.decode_steps;
     trigger_.OnDecodeStep(result.step_time);
   }
+  LearnCost(plan, result);
   HandleTokens(result, now);
   return true;
 }

@@ -204,6 +204,43 @@ TEST(EngineTest, DevicePressurePreemptsAllDeviceAndNothingHangs) {
   EXPECT_EQ(rig.engine->kv().host_pool().used(), 0);
 }
 
+TEST(EngineTest, RefitLearnsASlowerGpuAndReplans) {
+  // The simulated GPU computes 1.5x slower than the profile says and its link is 2x slower.
+  CostModel cost = SmallCost();
+  VirtualClock clock;
+  SimExecutor exec(cost, &clock, SimOptions{.compute_scale = 1.5, .link_scale = 0.5});
+  ScriptedPlanner planner;
+  planner.distance = Distance::Every(1);  // half the layers over the link every step
+  EngineOptions o;
+  o.scheduler.max_batch = 4;
+  o.device_blocks_per_layer = 1000;
+  o.default_slo = Seconds(0.1);
+  o.refit_cost = true;
+  o.refit_every = 16;
+  Engine engine(o, &cost, &planner, &exec, &clock, &clock);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(engine.Submit({.prompt_tokens = 500 + 300 * i, .max_output_tokens = 200}, Seconds(0)).ok());
+  }
+  for (int i = 0; i < 100000 && engine.HasActive(); ++i) ASSERT_TRUE(engine.Step().ok());
+  EXPECT_GE(engine.counters().cost_refits, 1);
+  EXPECT_GE(engine.counters().replans[static_cast<size_t>(ReplanCause::kDrift)], 1);
+  const CostProfile& learned = engine.cost().profile();
+  // Batches of 4 requests shrink to 1 as they finish, so both coefficients are identifiable.
+  EXPECT_NEAR(learned.decode_step.a / cost.profile().decode_step.a, 1.5, 0.05);
+  EXPECT_NEAR(learned.decode_step.b / cost.profile().decode_step.b, 1.5, 0.05);
+  EXPECT_NEAR(learned.link_bytes_per_s / cost.profile().link_bytes_per_s, 0.5, 1e-6);
+
+  // Off: the planner keeps the profile it was given.
+  VirtualClock clock2;
+  SimExecutor exec2(cost, &clock2, SimOptions{.compute_scale = 1.5});
+  o.refit_cost = false;
+  Engine fixed(o, &cost, &planner, &exec2, &clock2, &clock2);
+  ASSERT_TRUE(fixed.Submit({.prompt_tokens = 500, .max_output_tokens = 100}, Seconds(0)).ok());
+  for (int i = 0; i < 100000 && fixed.HasActive(); ++i) ASSERT_TRUE(fixed.Step().ok());
+  EXPECT_EQ(fixed.counters().cost_refits, 0);
+  EXPECT_EQ(&fixed.cost(), &cost);
+}
+
 TEST(SimulationTest, DeterministicForTheSameSeed) {
   CostModel cost = SmallCost();
   Workload w;

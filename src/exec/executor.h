@@ -57,6 +57,9 @@ struct StepResult {
   Seconds stall{0};                       // waiting for KV to arrive over the link
   Seconds prefill{0};
   Seconds moves{0};                       // bringing layers back after a plan change
+  // Time the host-to-device link spent moving `h2d` (0: not measured). With h2d it gives the
+  // achieved bandwidth, which the engine's online cost refit learns from.
+  Seconds link_busy{0};
   std::vector<Seconds> layer_compute;     // per layer, decode
   Bytes h2d;                              // host -> device
   Bytes d2h;                              // device -> host (mirror writes)

@@ -25,6 +25,8 @@ class ReplanTrigger {
   void OnBatchChanged() { batch_changed_ = true; }
   void OnPrefillScheduled() { prefill_ = true; }
   void OnApplyFailed() { apply_failed_ = true; }
+  // The cost model was refit: predictions made with the old one are stale (cause kDrift).
+  void OnCostModelChanged() { drifted_ = true; }
   // A new plan was solved and adopted for `window_steps` steps predicting `predicted` per step:
   // OnSolveStarted then OnPlanAdopted.
   void OnPlanned(int window_steps, Seconds predicted);

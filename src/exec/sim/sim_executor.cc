@@ -34,6 +34,11 @@ Status ResidencyMismatch(int64_t step, const DecodeWork& d, int layer, bool host
 }  // namespace
 
 Status ValidateSimOptions(const SimOptions& options) {
+  if (!(options.compute_scale > 0) || !(options.link_scale > 0) || !std::isfinite(options.compute_scale) ||
+      !std::isfinite(options.link_scale)) {
+    return InvalidArgument(fmt::format("simulator compute_scale ({}) and link_scale ({}) must be positive",
+                                       options.compute_scale, options.link_scale));
+  }
   if (!std::isfinite(options.compute_noise_sigma) || options.compute_noise_sigma < 0) {
     return InvalidArgument(fmt::format(
         "simulator option compute_noise_sigma = {} must be a finite number >= 0 (0 turns noise off)",
@@ -134,7 +139,7 @@ void SimExecutor::AddMoves(const StepPlan& plan, StepResult* out) {
     const int64_t per_layer = m.diff.blocks_in / n, extra = m.diff.blocks_in % n;
     for (int64_t i = 0; i < n; ++i) timeline_.AddMove(layers[i], per_layer + (i < extra ? 1 : 0), needed);
   }
-  out->moves = cost_.LinkTime(blocks);
+  out->moves = cost_.LinkTime(blocks) / options_.link_scale;
   out->h2d += cost_.LayerBlockBytes() * blocks;
 }
 
@@ -178,10 +183,10 @@ Status SimExecutor::ExecuteInto(const StepPlan& plan, const KvCacheManager& kv, 
   if (clock_ == nullptr) return FailedPrecondition("SimExecutor needs a VirtualClock; it was given none");
   OF_RETURN_IF_ERROR(ValidatePlan(plan, kv));
   const int L = cost_.num_layers();
-  timeline_.Reset(L, cost_.LinkBlocksPerSecond());
+  timeline_.Reset(L, cost_.LinkBlocksPerSecond() * options_.link_scale);
   OF_ASSIGN_OR_RETURN(const int64_t prefetched, AddPrefetches(plan, kv));
   // Nothing fails past this point: the noise draw, the result and the clock move together.
-  const double noise = NextNoiseFactor();
+  const double noise = NextNoiseFactor() * options_.compute_scale;
   ++steps_;
 
   out->step_time = out->compute = out->stall = out->prefill = out->moves = Seconds(0);
@@ -205,6 +210,7 @@ Status SimExecutor::ExecuteInto(const StepPlan& plan, const KvCacheManager& kv, 
     out->layer_compute.assign(L, Seconds(c));
     out->h2d += cost_.LayerBlockBytes() * prefetched;
   }
+  out->link_busy = cost_.LinkTime(out->h2d) / options_.link_scale;
   // The step is over when the compute is done and the link is idle, so no step inherits a busy
   // link from the one before.
   out->step_time = Seconds(std::max(decode_end, timeline_.link_idle()));

@@ -57,6 +57,11 @@ struct SimOptions {
   uint64_t seed = 0;
   // Standard deviation of log(compute noise factor); 0 (default) times every step exactly.
   double compute_noise_sigma = 0.0;
+  // The simulated hardware against the cost model the planner predicts with: compute (decode and
+  // prefill) takes compute_scale times the fit, the link moves link_scale times its bandwidth.
+  // 1 and 1: they agree. Other values test the runtime refinement (a wrong or stale profile).
+  double compute_scale = 1.0;
+  double link_scale = 1.0;
 };
 
 // OK, or what is wrong with the options.
