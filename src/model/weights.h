@@ -5,11 +5,32 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "model/model_spec.h"
 
 namespace orbitflow {
+
+// Allocates on 64-byte boundaries (a cache line). Rows whose length is a multiple of 16 floats
+// then start on a line, and the CPU kernels' 32-byte vector loads never straddle two lines: a
+// batched matmul over weights 16 bytes off (what a large std::vector<float> gets from malloc)
+// measured 25-40% slower.
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const { return true; }
+};
+
+// A float buffer on cache-line boundaries: model weights, the forward pass's activations.
+using AlignedFloats = std::vector<float, CacheLineAllocator<float>>;
 
 struct TransformerWeights {
   // Views into `storage` (or into a memory map the loader keeps alive through `keepalive`).
@@ -26,7 +47,7 @@ struct TransformerWeights {
   const float* rms_final = nullptr;        // [dim]
   const float* wcls = nullptr;             // [vocab_size][dim] (== token_embedding when tied)
 
-  std::vector<float> storage;              // owned floats, when the loader copies
+  AlignedFloats storage;                   // owned floats, when the loader copies
   std::shared_ptr<void> keepalive;         // e.g. a memory map the views point into
 };
 

@@ -63,18 +63,18 @@ struct RunState {
 
   ModelSpec spec;                   // the shape the buffers were sized for
   RunStateOptions options;
-  std::vector<float> x;             // [T][dim] residual stream
-  std::vector<float> xb;            // [T][dim] normed input, then attention output
-  std::vector<float> xb2;           // [T][dim] output projection / FFN output
-  std::vector<float> q;             // [T][dim] queries (n_heads x head_dim)
-  std::vector<float> k;             // [T][kv_dim] new keys, before they go to the blocks
-  std::vector<float> v;             // [T][kv_dim] new values
-  std::vector<float> hb;            // [T][hidden_dim] FFN gate, then silu(gate) * up
-  std::vector<float> hb2;           // [T][hidden_dim] FFN up
-  std::vector<float> rope;          // [T][head_dim] cos/sin table of each row's position
-  std::vector<float> att;           // [num_threads][n_heads][max_seq_len] attention scores
-  std::vector<float> x_final;       // [max_logits][dim] final-normed rows that want logits
-  std::vector<float> logits;        // [max_logits][vocab]
+  AlignedFloats x;                  // [T][dim] residual stream
+  AlignedFloats xb;                 // [T][dim] normed input, then attention output
+  AlignedFloats xb2;                // [T][dim] output projection / FFN output
+  AlignedFloats q;                  // [T][dim] queries (n_heads x head_dim)
+  AlignedFloats k;                  // [T][kv_dim] new keys, before they go to the blocks
+  AlignedFloats v;                  // [T][kv_dim] new values
+  AlignedFloats hb;                 // [T][hidden_dim] FFN gate, then silu(gate) * up
+  AlignedFloats hb2;                // [T][hidden_dim] FFN up
+  AlignedFloats rope;               // [T][head_dim] cos/sin table of each row's position
+  AlignedFloats att;                // [num_threads][n_heads][max_seq_len] attention scores
+  AlignedFloats x_final;            // [max_logits][dim] final-normed rows that want logits
+  AlignedFloats logits;             // [max_logits][vocab]
   std::vector<int32_t> row_entry;   // [T] batch entry of each row
   std::vector<int32_t> row_pos;     // [T] position of each row in its sequence
   std::vector<int32_t> logit_row;   // [max_logits] row whose logits are wanted
