@@ -129,7 +129,7 @@ bool Engine::BuildPlanInput(ReplanCause cause, PlanInput* input) {
   int64_t outside_blocks = 0;
   const bool resume_ok = cause == ReplanCause::kBatchChanged || sched_.num_in_batch() == 0;
   candidates_.clear();
-  for (auto& [id, r] : sched_.table()) {
+  for (auto& [id, r] : sched_.admitted()) {
     const bool in_batch = r->state == RequestState::kDecoding || r->state == RequestState::kPrefilling;
     if (!in_batch && !(r->state == RequestState::kPaused && resume_ok)) {
       if (kv_.Has(id)) outside_blocks += kv_.DeviceBlocksHeld(id);
@@ -280,11 +280,11 @@ StatusOr<bool> Engine::GrowOrRelieve(Request* r, int64_t tokens, std::vector<KvM
       continue;
     }
     Request* victim = r;
-    for (auto& [id, other] : sched_.table()) {
+    for (auto& [id, other] : sched_.admitted()) {
       const bool running = other->state == RequestState::kDecoding || other->state == RequestState::kPrefilling;
       if (running && kv_.Has(id) && kv_.DeviceBlocksHeld(id) > 0 &&
-          other->record.arrival >= victim->record.arrival && other.get() != r) {
-        victim = other.get();
+          other->record.arrival >= victim->record.arrival && other != r) {
+        victim = other;
       }
     }
     if (victim == r && kv_.Get(r->id).mask == LayerMask::Paused(num_layers_)) {

@@ -26,10 +26,19 @@ StatusOr<bool> Engine::Step() {
   std::optional<ReplanCause> cause = trigger_.Pending();
   if (!cause && planner_->ReplanEveryStep()) cause = ReplanCause::kEveryStep;
   if (sched_.num_in_batch() == 0 && !sched_.Paused().empty()) cause = ReplanCause::kBatchChanged;
+  if (!cause && DecodingUnplaced()) cause = ReplanCause::kBatchChanged;
   if (planner_thread_) {
     OF_RETURN_IF_ERROR(PlanOnThread(cause, &moves, &paused));
   } else if (cause) {
     OF_RETURN_IF_ERROR(RunPlanner(*cause, &moves, &paused));
+  }
+  // A request about to decode that no plan has placed (the planner found nothing feasible) has
+  // no residency to decode in: it waits, paused for lack of device blocks, for a later plan.
+  for (Request* r : sched_.Decoding()) {
+    if (r->placed) continue;
+    PauseRequest(r, /*for_memory=*/true, &moves);
+    paused.push_back(r->id);
+    trigger_.OnApplyFailed();
   }
   if (sched_.num_in_batch() == 0 && !sched_.Paused().empty()) {
     // The policy paused everyone: nothing can make progress, so the largest request fails

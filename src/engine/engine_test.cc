@@ -188,6 +188,42 @@ TEST(EngineTest, APlannedPauseIsNotABatchChange) {
   for (const RequestRecord& r : rig.engine->TakeFinished()) EXPECT_EQ(r.reason, FinishReason::kLength);
 }
 
+// Places every request only while `allow` says so, otherwise answers Infeasible.
+class GatedPlanner : public ScriptedPlanner {
+ public:
+  std::function<bool(const PlanInput&)> allow;
+  StatusOr<PlanDecision> Plan(const PlanInput& in) override {
+    if (allow && !allow(in)) return Status(StatusCode::kInfeasible, "nothing fits");
+    return ScriptedPlanner::Plan(in);
+  }
+};
+
+TEST(EngineTest, ARequestNoPlanPlacedWaitsInsteadOfDecoding) {
+  // The planner refuses every batch with two requests until step 50: the second request's prefill
+  // runs (admission had room) but it has no placement, so it must not decode; it waits, paused,
+  // and finishes once a plan places it.
+  CostModel cost = SmallCost();
+  VirtualClock clock;
+  SimExecutor exec(cost, &clock, SimOptions{});
+  GatedPlanner planner;
+  planner.window = 1;
+  planner.allow = [](const PlanInput& in) { return in.requests.size() < 2 || in.step >= 50; };
+  EngineOptions o;
+  o.scheduler.max_batch = 4;
+  o.device_blocks_per_layer = 1000;
+  o.default_slo = Seconds(0.1);
+  Engine engine(o, &cost, &planner, &exec, &clock, &clock);
+  ASSERT_TRUE(engine.Submit({.prompt_tokens = 64, .max_output_tokens = 100}, Seconds(0)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(engine.Step().ok());
+  ASSERT_TRUE(engine.Submit({.prompt_tokens = 64, .max_output_tokens = 20}, Seconds(0)).ok());
+  for (int i = 0; i < 100000 && engine.HasActive(); ++i) ASSERT_TRUE(engine.Step().ok()) << "step " << i;
+  auto done = engine.TakeFinished();
+  ASSERT_EQ(done.size(), 2u);
+  for (const RequestRecord& r : done) EXPECT_EQ(r.reason, FinishReason::kLength) << r.failure_message;
+  EXPECT_GE(engine.counters().preemptions, 1);
+  EXPECT_EQ(engine.kv().device_pool().used(), 0);
+}
+
 TEST(EngineTest, DevicePressurePreemptsAllDeviceAndNothingHangs) {
   // 40 blocks per layer; each request grows to ~30 blocks: two cannot both stay on device.
   Rig rig(40, /*batch=*/4);

@@ -21,14 +21,14 @@ Request* Scheduler::Find(RequestId id) {
 
 int64_t Scheduler::num_in_batch() const {
   int64_t n = 0;
-  for (const auto& [id, r] : table_) {
+  for (const auto& [id, r] : admitted_) {
     n += r->state == RequestState::kPrefilling || r->state == RequestState::kDecoding;
   }
   return n;
 }
 
 bool Scheduler::AnyPausedForMemory() const {
-  return std::any_of(table_.begin(), table_.end(), [](const auto& kv) {
+  return std::any_of(admitted_.begin(), admitted_.end(), [](const auto& kv) {
     return kv.second->state == RequestState::kPaused && kv.second->paused_for_memory;
   });
 }
@@ -42,6 +42,7 @@ std::vector<Request*> Scheduler::Admit(const std::function<bool(const Request&)>
     if (!fits(*r)) break;
     waiting_.pop_front();
     r->state = RequestState::kPrefilling;
+    admitted_.emplace(r->id, r);
     admitted.push_back(r);
     ++in_batch;
   }
@@ -51,13 +52,13 @@ std::vector<Request*> Scheduler::Admit(const std::function<bool(const Request&)>
 std::vector<PrefillChoice> Scheduler::ChoosePrefills() {
   std::vector<PrefillChoice> out;
   int64_t budget = options_.chunked_prefill ? options_.prefill_chunk_tokens : options_.max_prefill_tokens;
-  for (auto& [id, r] : table_) {
+  for (auto& [id, r] : admitted_) {
     if (r->state != RequestState::kPrefilling || budget <= 0) continue;
     const int64_t left = r->spec.prompt_tokens - r->prefilled;
     // Without chunking a prompt runs whole; the first one always runs even past the budget.
     int64_t n = options_.chunked_prefill ? std::min(left, budget) : left;
     if (!options_.chunked_prefill && !out.empty() && n > budget) break;
-    out.push_back({r.get(), r->prefilled, r->prefilled + n});
+    out.push_back({r, r->prefilled, r->prefilled + n});
     budget -= n;
   }
   return out;
@@ -65,16 +66,16 @@ std::vector<PrefillChoice> Scheduler::ChoosePrefills() {
 
 std::vector<Request*> Scheduler::Decoding() {
   std::vector<Request*> out;
-  for (auto& [id, r] : table_) {
-    if (r->state == RequestState::kDecoding) out.push_back(r.get());
+  for (auto& [id, r] : admitted_) {
+    if (r->state == RequestState::kDecoding) out.push_back(r);
   }
   return out;
 }
 
 std::vector<Request*> Scheduler::Paused() {
   std::vector<Request*> out;
-  for (auto& [id, r] : table_) {
-    if (r->state == RequestState::kPaused) out.push_back(r.get());
+  for (auto& [id, r] : admitted_) {
+    if (r->state == RequestState::kPaused) out.push_back(r);
   }
   return out;
 }
@@ -93,6 +94,7 @@ void Scheduler::Finish(Request* r, FinishReason reason, Seconds now, std::string
   r->record.deposit_releases = r->deposit.releases();
   finished_.push_back(std::move(r->record));
   --active_;
+  admitted_.erase(r->id);
   table_.erase(r->id);
 }
 

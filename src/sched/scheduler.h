@@ -56,6 +56,9 @@ class Scheduler {
   // Records of finished requests, in finish order; moved out by TakeFinished.
   std::vector<RequestRecord> TakeFinished();
   std::map<RequestId, std::unique_ptr<Request>>& table() { return table_; }
+  // The requests that left the waiting queue and have not finished (prefilling, decoding,
+  // paused), by id: a step's work is found here without walking the waiting requests.
+  const std::map<RequestId, Request*>& admitted() const { return admitted_; }
   const SchedulerOptions& options() const { return options_; }
 
  private:
@@ -64,6 +67,7 @@ class Scheduler {
   int64_t active_ = 0;
   std::map<RequestId, std::unique_ptr<Request>> table_;  // every unfinished request
   std::deque<Request*> waiting_;
+  std::map<RequestId, Request*> admitted_;
   std::vector<RequestRecord> finished_;
 };
 

@@ -259,21 +259,38 @@ std::vector<std::string> OrbitFlowPolicyNames() {
   return {"orbitflow", "orbitflow-uniform", "orbitflow-no-deposit", "orbitflow-no-pause", "orbitflow-goodput"};
 }
 
+std::vector<std::string> OrbitFlowAblationChain() {
+  return {"orbitflow-uniform-no-deposit-no-pause", "orbitflow-uniform-no-pause", "orbitflow-uniform", "orbitflow"};
+}
+
 StatusOr<std::unique_ptr<Planner>> MakeOrbitFlowPlanner(std::string_view policy_name,
                                                         const OrbitFlowOptions& options) {
   OrbitFlowOptions o = options;
-  if (policy_name == "orbitflow") {
-  } else if (policy_name == "orbitflow-uniform") {
-    o.ilp.uniform = true;
-  } else if (policy_name == "orbitflow-no-deposit") {
-    o.ilp.use_deposit = false;
-  } else if (policy_name == "orbitflow-no-pause") {
-    o.pause_enabled = false;
-  } else if (policy_name == "orbitflow-goodput") {
-    o.ilp.objective = Objective::kGoodput;
-  } else {
-    return NotFound(fmt::format("unknown OrbitFlow policy '{}'; known: {}", policy_name,
-                                fmt::join(OrbitFlowPolicyNames(), ", ")));
+  auto unknown = [&] {
+    return NotFound(fmt::format("unknown OrbitFlow policy '{}'; known: {} (the suffixes combine, e.g. {})",
+                                policy_name, fmt::join(OrbitFlowPolicyNames(), ", "), OrbitFlowAblationChain()[0]));
+  };
+  std::string_view rest = policy_name;
+  if (!rest.starts_with("orbitflow")) return unknown();
+  rest.remove_prefix(std::string_view("orbitflow").size());
+  // Each ablation switch once, in any order.
+  struct Switch {
+    std::string_view suffix;
+    bool seen;
+  };
+  Switch switches[] = {{"-uniform", false}, {"-no-deposit", false}, {"-no-pause", false}, {"-goodput", false}};
+  while (!rest.empty()) {
+    Switch* hit = nullptr;
+    for (Switch& s : switches) {
+      if (!s.seen && rest.starts_with(s.suffix)) hit = &s;
+    }
+    if (hit == nullptr) return unknown();
+    hit->seen = true;
+    rest.remove_prefix(hit->suffix.size());
+    if (hit->suffix == "-uniform") o.ilp.uniform = true;
+    if (hit->suffix == "-no-deposit") o.ilp.use_deposit = false;
+    if (hit->suffix == "-no-pause") o.pause_enabled = false;
+    if (hit->suffix == "-goodput") o.ilp.objective = Objective::kGoodput;
   }
   OF_RETURN_IF_ERROR(ValidateOrbitFlowOptions(o));
   return std::unique_ptr<Planner>(std::make_unique<OrbitFlowPlanner>(std::string(policy_name), std::move(o)));

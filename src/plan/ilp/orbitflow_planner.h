@@ -117,8 +117,12 @@ class OrbitFlowPlanner final : public Planner {
   std::vector<RequestId> paused_;
 };
 
-// The OrbitFlow policies by name, options applied on top of `options`.
+// The OrbitFlow policies by name, options applied on top of `options`. The suffixes -uniform,
+// -no-deposit, -no-pause and -goodput combine in any order (orbitflow-uniform-no-pause).
 std::vector<std::string> OrbitFlowPolicyNames();
+// The paper's ablation, cumulative: uniform distance alone, + Token Deposit, + Pause-Resume, and
+// the full mechanism (per-request distances).
+std::vector<std::string> OrbitFlowAblationChain();
 StatusOr<std::unique_ptr<Planner>> MakeOrbitFlowPlanner(std::string_view policy_name,
                                                         const OrbitFlowOptions& options);
 

@@ -60,6 +60,15 @@ TEST(OrbitFlowNamesTest, ParseAndPolicies) {
     EXPECT_EQ((*p)->name(), name);
   }
   EXPECT_EQ(MakeOrbitFlowPlanner("flexgen", {}).status().code(), StatusCode::kNotFound);
+  for (const std::string& name : OrbitFlowAblationChain()) EXPECT_TRUE(MakeOrbitFlowPlanner(name, {}).ok()) << name;
+  auto combined = MakeOrbitFlowPlanner("orbitflow-no-pause-uniform", {});
+  ASSERT_TRUE(combined.ok());
+  const auto& opts = static_cast<const OrbitFlowPlanner&>(**combined).options();
+  EXPECT_TRUE(opts.ilp.uniform);
+  EXPECT_FALSE(opts.pause_enabled);
+  EXPECT_TRUE(opts.ilp.use_deposit);
+  EXPECT_EQ(MakeOrbitFlowPlanner("orbitflow-uniform-uniform", {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(MakeOrbitFlowPlanner("orbitflow-fast", {}).status().code(), StatusCode::kNotFound);
   OrbitFlowOptions bad;
   bad.fallback_steps = 0;
   EXPECT_EQ(MakeOrbitFlowPlanner("orbitflow", bad).status().code(), StatusCode::kInvalidArgument);
