@@ -67,7 +67,7 @@ TEST(BenchLiveTest, RandomDatasetCompletionsAreCountedExactly) {
   EXPECT_NEAR(m.request_throughput * m.duration_s, 8.0, 1e-9);
   EXPECT_LE(m.ttft_ms.median, m.ttft_ms.p99);
   EXPECT_LE(m.itl_ms.p90, m.itl_ms.p99);
-  EXPECT_GT(m.e2el_ms.mean, m.ttft_ms.mean);
+  EXPECT_GE(m.e2el_ms.mean, m.ttft_ms.mean);
   ExpectInUnit(m.tbt_attainment, "tbt");
   ExpectInUnit(m.tbt_attainment_deposit, "tbt deposit");
   ExpectInUnit(m.tpot_attainment, "tpot");
@@ -102,7 +102,7 @@ TEST(BenchLiveTest, ChatEndpoint) {
 
 TEST(BenchLiveTest, FullQueueRequestsAreCountedAsFailed) {
   LiveServer s({.max_batch = 1, .max_queue = 1});
-  BenchServeOptions o = Options(s, 10, 8, 40);
+  BenchServeOptions o = Options(s, 10, 8, 200);  // long enough that the queue is still full as the rest arrive
   o.request_rate.reset();  // all at once
   StatusOr<BenchRun> run = RunBenchServe(o, Bundled());
   ASSERT_TRUE(run.ok()) << run.status().ToString();
@@ -115,7 +115,7 @@ TEST(BenchLiveTest, FullQueueRequestsAreCountedAsFailed) {
       EXPECT_NE(r.error.find("HTTP 429"), std::string::npos) << r.error;
     }
   }
-  EXPECT_EQ(m.total_output_tokens, 40 * m.completed);
+  EXPECT_EQ(m.total_output_tokens, 200 * m.completed);
   EXPECT_LT(m.tbt_attainment, 1.0);  // failed requests are charged for their missing tokens
 }
 

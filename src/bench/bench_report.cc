@@ -36,9 +36,11 @@ std::string Row(const std::string& label, const std::string& value) { return fmt
 std::string Num(double v) { return fmt::format("{:.2f}", v); }
 std::string Pct(double v) { return fmt::format("{:.2f}%", 100.0 * v); }
 
-json Rate(std::optional<double> rate) {
-  if (!rate || std::isinf(*rate)) return "inf";
-  return *rate;
+// As vLLM writes it: a number or "inf"; "trace" when a trace's own arrival times were replayed.
+json Rate(const BenchServeOptions& o) {
+  if (!o.request_rate) return o.trace_path.empty() ? json("inf") : json("trace");
+  if (std::isinf(*o.request_rate)) return "inf";
+  return *o.request_rate;
 }
 
 }  // namespace
@@ -83,7 +85,7 @@ json BenchRunToJson(const BenchRun& run, const BenchServeOptions& o) {
          {"dataset", run.source},
          {"dropped_too_long", run.dropped_too_long},
          {"num_prompts", s.num_requests},
-         {"request_rate", Rate(o.request_rate)},
+         {"request_rate", Rate(o)},
          {"burstiness", o.burstiness},
          {"max_concurrency", o.max_concurrency ? json(*o.max_concurrency) : json(nullptr)},
          {"seed", o.seed},

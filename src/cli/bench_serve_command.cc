@@ -61,7 +61,12 @@ Status RunBenchServeCommand(BenchServeFlags& f) {
   OF_RETURN_IF_ERROR(ToOptions(f));
   std::string tok_path = f.tokenizer;
   if (tok_path.empty()) {
-    OF_ASSIGN_OR_RETURN(tok_path, BundledModelPath(/*tokenizer=*/true));
+    StatusOr<std::string> bundled = BundledModelPath(/*tokenizer=*/true);
+    if (!bundled.ok()) {
+      return NotFound("the bundled stories260K tokenizer (models/stories260K/tok512.bin) was not found next to "
+                      "the executable or in ./models; pass --tokenizer FILE");
+    }
+    tok_path = *bundled;
   }
   OF_ASSIGN_OR_RETURN(Tokenizer tokenizer, LoadTokenizer(tok_path));
   OF_ASSIGN_OR_RETURN(BenchRun run, RunBenchServe(f.options, tokenizer));

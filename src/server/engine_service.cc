@@ -1,5 +1,6 @@
 #include "server/engine_service.h"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -145,7 +146,11 @@ void EngineService::Loop() {
     }
     if (engine_->HasActive()) {
       StatusOr<bool> stepped = engine_->Step();
-      if (!stepped.ok()) spdlog::error("engine step failed: {}", stepped.status().ToString());
+      if (stepped.ok()) {
+        failed_steps_ = 0;
+      } else {
+        OnStepFailed(stepped.status());
+      }
     }
     CloseFinished();
     UpdateGauges();
@@ -179,6 +184,23 @@ void EngineService::Handle(Cmd& cmd) {
     for (RequestId id : ids) (void)engine_->Cancel(id);
   }
   CloseFinished();
+}
+
+void EngineService::OnStepFailed(const Status& status) {
+  ++failed_steps_;
+  // One line for the first failure of a streak and then one per 1000, so a step that keeps
+  // failing cannot fill the disk.
+  if (failed_steps_ == 1 || failed_steps_ % 1000 == 0) {
+    spdlog::error("engine step failed ({} in a row): {}", failed_steps_, status.ToString());
+  }
+  if (failed_steps_ < kStepRetries || live_.empty()) return;
+  // Retrying the same state gives the same failure: fail the newest request (one per further
+  // failed step) so the rest can run, instead of every stream hanging.
+  auto newest = std::max_element(live_.begin(), live_.end(),
+                                 [](const auto& a, const auto& b) { return a.first < b.first; });
+  newest->second->Close(FinishReason::kFailed, "the engine could not run a step with this request: " +
+                                                   status.message());
+  (void)engine_->Cancel(newest->first);
 }
 
 void EngineService::OnToken(RequestId id, int32_t token) {

@@ -5,6 +5,9 @@
 // Admission is bounded: at most max_batch + max_queue requests are outstanding (accepted and not
 // finished); beyond that TrySubmit answers ResourceExhausted, which the HTTP layer turns into
 // 429 with Retry-After. Shutdown drains in-flight requests until a deadline, then cancels them.
+// A step that fails is retried; after kStepRetries failures in a row the newest request is
+// failed (one more per further failed step), so a state the executor rejects cannot hang every
+// stream or spin the engine thread.
 #pragma once
 
 #include <atomic>
@@ -52,6 +55,8 @@ struct EngineServiceDeps {
 class EngineService {
  public:
   static constexpr size_t kLatencyWindow = 1 << 16;
+  // Consecutive failed steps before the service starts failing requests (newest first).
+  static constexpr int64_t kStepRetries = 3;
 
   static StatusOr<std::unique_ptr<EngineService>> Create(EngineServiceDeps deps,
                                                          EngineServiceOptions options);
@@ -95,6 +100,7 @@ class EngineService {
   void Handle(Cmd& cmd);
   void OnToken(RequestId id, int32_t token);
   void OnStep(const StepResult& result);
+  void OnStepFailed(const Status& status);
   void CloseFinished();
   void UpdateGauges();
   StateReply BuildState();
@@ -118,6 +124,7 @@ class EngineService {
   std::unordered_map<RequestId, std::shared_ptr<TokenChannel>> live_;
   std::unordered_map<RequestId, Seconds> last_token_at_;
   EngineCounters last_counters_;
+  int64_t failed_steps_ = 0;  // consecutive
   // Recent step durations and engine-side token gaps (seconds): the engine's own view of
   // per-token time, which a client's inter-token latency is compared against to measure what
   // the HTTP layer adds (exact, unlike the histogram buckets of /metrics).

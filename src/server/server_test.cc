@@ -242,6 +242,49 @@ TEST(ServerConcurrentTest, BurstOfSimultaneousConnectsAllAnswered) {
   EXPECT_EQ(ok.load(), kClients);
 }
 
+// Fails every step: a stand-in for a plan the executor rejects.
+class FailingExecutor final : public Executor {
+ public:
+  std::string_view name() const override { return "failing"; }
+  StatusOr<StepResult> Execute(const StepPlan&, const KvCacheManager&) override {
+    return InvalidArgument("rejected plan");
+  }
+};
+
+TEST(ServerConcurrentTest, StepThatKeepsFailingFailsRequestsInsteadOfHanging) {
+  const std::string dir = std::string(ORBITFLOW_REPO_DIR) + "/models/stories260K/";
+  Model model = LoadModel(dir + "stories260K.bin").value();
+  Tokenizer tok = LoadTokenizer(dir + "tok512.bin").value();
+  ServingStackOptions so{.max_batch = 4, .threads = 1};
+  std::unique_ptr<ServingStack> stack =
+      BuildServingStack(&model, &tok, MakeBaselinePlanner("all-device").value(), so).value();
+  FailingExecutor failing;
+  EngineServiceDeps deps = stack->Deps(so);
+  deps.executor = &failing;
+  deps.set_sampling = nullptr;
+  std::unique_ptr<EngineService> service = EngineService::Create(deps, {.max_batch = 4, .max_queue = 4}).value();
+  std::vector<std::shared_ptr<TokenChannel>> channels;
+  for (int i = 0; i < 3; ++i) {
+    RequestSpec spec;
+    spec.prompt_tokens = 3;
+    spec.max_output_tokens = 4;
+    spec.prompt = {1, 5, 6};
+    channels.push_back(service->TrySubmit(std::move(spec)).value());
+  }
+  for (auto& ch : channels) {
+    size_t consumed = 0;
+    std::vector<int32_t> tokens;
+    TokenChannel::Update u;
+    for (int i = 0; i < 500 && !u.closed; ++i) u = ch->Wait(&consumed, std::chrono::milliseconds(20), &tokens);
+    ASSERT_TRUE(u.closed) << "a request hangs behind a step that keeps failing";
+    EXPECT_EQ(u.reason, FinishReason::kFailed);
+    EXPECT_NE(u.message.find("rejected plan"), std::string::npos) << u.message;
+  }
+  for (int i = 0; i < 200 && service->outstanding() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(service->outstanding(), 0);
+  service->Shutdown(std::chrono::milliseconds(0));
+}
+
 TEST(ServerConcurrentTest, FullQueueAnswers429AndStaysHealthy) {
   LiveServer s({.max_batch = 2, .max_queue = 2, .http_threads = 32});
   std::atomic<int> ok{0}, limited{0}, other{0};
