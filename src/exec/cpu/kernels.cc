@@ -196,10 +196,22 @@ void MatmulRange(float* y, const float* x, const float* w, int batch, int in, in
     return;
   }
   // A weight tile stays in L1 while every batch tile passes over it, so the weights stream from
-  // memory once per call, and the batch rows come from L2.
+  // memory once per call, and the batch rows come from L2. The weight tile kPrefetchAhead
+  // tiles ahead (contiguous: 3 whole rows) is requested a share per batch tile, so it arrives
+  // while this one is used. The hardware prefetcher alone does not see three interleaved
+  // rows of 3 KB early enough: without this a batch-16 step of stories110m took 20-40% longer.
+  constexpr int kPrefetchAhead = 2;
+  const int batch_tiles = (batch + kTileRows - 1) / kTileRows;
+  const int64_t tile_lines = (int64_t{kTileCols} * in * int64_t{sizeof(float)} + 63) / 64;
+  const int64_t lines_per_tile = (tile_lines + batch_tiles - 1) / batch_tiles;
+  const char* const w_end = reinterpret_cast<const char*>(w + int64_t{o_end} * in);
   for (int o = o_begin; o < o_end; o += kTileCols) {
     const int cols = std::min(kTileCols, o_end - o);
+    const char* ahead = reinterpret_cast<const char*>(w + int64_t{o + kPrefetchAhead * kTileCols} * in);
     for (int b = 0; b < batch; b += kTileRows) {
+      for (int64_t i = 0; i < lines_per_tile && ahead < w_end; ++i, ahead += 64) {
+        __builtin_prefetch(ahead);
+      }
       const int rows = std::min(kTileRows, batch - b);
       kTiles[rows - 1][cols - 1]({.y = y + int64_t{b} * out + o, .y_stride = out,
                                   .x = x + int64_t{b} * in, .x_stride = in,
