@@ -115,7 +115,7 @@ template <int R, int C>
 #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) acc[0][r][c] = acc[1][r][c] = Vec8{};
   // One half-step: elements [k, k + kHalf) into half h of every accumulator.
-  auto half_step = [&](int h, auto load_w, auto load_x) [[gnu::always_inline]] {
+  auto half_step = [&](int h, auto load_w, auto load_x) __attribute__((always_inline)) {
     Vec8 wv[C];
 #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) wv[c] = load_w(c);
