@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <random>
 
 #include "cost/cost_model.h"
 #include "engine/engine.h"
@@ -222,6 +223,35 @@ TEST(EngineTest, ARequestNoPlanPlacedWaitsInsteadOfDecoding) {
   for (const RequestRecord& r : done) EXPECT_EQ(r.reason, FinishReason::kLength) << r.failure_message;
   EXPECT_GE(engine.counters().preemptions, 1);
   EXPECT_EQ(engine.kv().device_pool().used(), 0);
+}
+
+TEST(EngineTest, ResumedRequestsNeverOverflowTheBatch) {
+  // A planner that pauses and resumes at random while requests keep arriving: paused requests
+  // hold their seat, so resuming them never makes the batch larger than max_batch.
+  Rig rig(1000, /*batch=*/4);
+  rig.planner.window = 2;
+  std::mt19937_64 rng(5);
+  rig.planner.pause = [&](const PlanInput& in) {
+    std::vector<RequestId> p;
+    for (const PlanCandidate& c : in.requests) {
+      if (std::uniform_int_distribution<int>(0, 3)(rng) == 0) p.push_back(c.id);
+    }
+    return p;
+  };
+  int submitted = 0;
+  for (int i = 0; i < 100000 && (rig.engine->HasActive() || submitted < 24); ++i) {
+    if (submitted < 24 && i % 7 == 0) {
+      ASSERT_TRUE(rig.engine->Submit({.prompt_tokens = 32 + submitted, .max_output_tokens = 30}, Seconds(0)).ok());
+      ++submitted;
+    }
+    ASSERT_TRUE(rig.engine->Step().ok());
+  }
+  ASSERT_FALSE(rig.engine->HasActive());
+  int widest = 0;
+  for (const StepRecord& s : rig.engine->steps()) widest = std::max(widest, s.decode_batch);
+  EXPECT_LE(widest, 4);
+  EXPECT_GT(rig.engine->counters().pauses, 10);
+  EXPECT_EQ(rig.engine->TakeFinished().size(), 24u);
 }
 
 TEST(EngineTest, DevicePressurePreemptsAllDeviceAndNothingHangs) {

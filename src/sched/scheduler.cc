@@ -36,7 +36,9 @@ bool Scheduler::AnyPausedForMemory() const {
 std::vector<Request*> Scheduler::Admit(const std::function<bool(const Request&)>& fits) {
   std::vector<Request*> admitted;
   if (AnyPausedForMemory()) return admitted;
-  int64_t in_batch = num_in_batch();
+  // Paused requests keep their seat: a plan may resume them at any batch change, and the batch
+  // must never outgrow max_batch when it does.
+  int64_t in_batch = static_cast<int64_t>(admitted_.size());
   while (!waiting_.empty() && in_batch < options_.max_batch) {
     Request* r = waiting_.front();
     if (!fits(*r)) break;

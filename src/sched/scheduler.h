@@ -35,7 +35,7 @@ class Scheduler {
   Request* Add(RequestSpec spec, Seconds slo, Seconds arrival);
   Request* Find(RequestId id);
   // Moves admissible waiting requests (FIFO) into the prefilling state while the batch has
-  // room. `fits` says whether a request can be admitted now (device memory); admission stops at
+  // room (paused requests count: they hold a seat to resume into). `fits` says whether a request can be admitted now (device memory); admission stops at
   // the first that cannot (no overtaking, as vLLM). No admission while any request is paused
   // for lack of device blocks (spec section 7).
   std::vector<Request*> Admit(const std::function<bool(const Request&)>& fits);

@@ -55,7 +55,7 @@ class GoodputSearch {
   IlpInstance sub_;
   std::vector<Item> items_;
   bool found_ = false, exhausted_ = false, all_proven_ = true;
-  int64_t leaves_ = 0;
+  int64_t leaves_ = 0, nodes_ = 0;
   IlpSolution best_;
   int best_kept_ = 0;
 };
@@ -171,6 +171,10 @@ Status GoodputSearch::Leaf() {
 
 Status GoodputSearch::Dfs(int depth) {
   if (exhausted_) return Status::Ok();
+  if (++nodes_ > options_.max_nodes) {
+    exhausted_ = true;
+    return Status::Ok();
+  }
   const double ub = UpperBound();
   if (ub < 0) return Status::Ok();  // the kept requests cannot fit: nothing below either
   if (found_ && ub <= best_.objective * (1 + kRelTol)) return Status::Ok();

@@ -37,6 +37,10 @@ struct GoodputSearchOptions {
   // Stop on inner solves (the search is over kept sets, 2^N in the worst case); past it the best
   // kept set so far is returned unproven. Small batches never reach it.
   int64_t max_leaves = 1024;
+  // Stop on search nodes too: with 32 requests the bound alone leaves tens of thousands of
+  // nodes, each sorting the undecided requests. Past it the best kept set so far is returned
+  // unproven.
+  int64_t max_nodes = 512;
 };
 
 // Maximises goodput. The assignment has paused.size() == num_requests; objective is G in kept
