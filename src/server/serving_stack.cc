@@ -49,6 +49,10 @@ EngineServiceDeps ServingStack::Deps(const ServingStackOptions& o) {
   e.default_slo = Seconds(o.tbt_slo_ms / 1000.0);
   e.eos_token = tokenizer->eos_id();
   e.plan_on_thread = true;  // solve for step t+1 while step t runs
+  // Learn this machine's step times: a built-in GPU profile is far off for a CPU, so it may move
+  // a long way; a measured one only within the default bound.
+  e.refit_cost = true;
+  if (o.cost_profile.empty()) e.refit.max_ratio = 1e4;
   CpuExecutor* cpu_ptr = cpu.get();
   return EngineServiceDeps{.engine = e, .cost = cost.get(), .planner = planner.get(), .executor = cpu_ptr,
                            .clock = &clock,

@@ -400,6 +400,7 @@ StatusOr<StepResult> CpuExecutor::Execute(const StepPlan& plan, const KvCacheMan
   OF_RETURN_IF_ERROR(status);
   out.h2d = totals.moved;
   out.moves = totals.move_time;
+  out.link_busy = totals.busy;
   out.d2h = d2h;
   out.step_time = Since(start);
   return out;
