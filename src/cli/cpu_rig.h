@@ -25,7 +25,7 @@ struct CpuRigFlags {
   std::string model;                 // empty: the bundled stories260K
   std::string tokenizer;             // empty: the model's own (bundled tok512 for stories260K)
   int64_t device_kv_blocks = 0;      // device blocks per layer; 0: everything fits
-  std::string policy = "all-device";
+  std::string policy = "orbitflow";
   double link_gbps = 0.0;
   int threads = 0;
 };

@@ -301,7 +301,8 @@ EngineService::StateReply EngineService::BuildState() {
       {"waiting", engine_->scheduler().Waiting().size()},
       {"counters", {{"steps", c.steps}, {"pauses", c.pauses}, {"preemptions", c.preemptions},
                     {"prompt_tokens", c.prompt_tokens}, {"generation_tokens", c.generation_tokens},
-                    {"h2d_bytes", c.h2d.count()}, {"d2h_bytes", c.d2h.count()}}},
+                    {"h2d_bytes", c.h2d.count()}, {"d2h_bytes", c.d2h.count()},
+                    {"cost_refits", c.cost_refits}}},
       {"requests", std::move(requests)}};
   return out;
 }
