@@ -181,10 +181,22 @@ Status HttpServer::WidenBacklog() {
   return Status::Ok();
 }
 
-void HttpServer::Serve() { server_->listen_after_bind(); }
+void HttpServer::Serve() {
+  serve_entered_.store(true);
+  if (!stop_requested_.load()) server_->listen_after_bind();
+  serve_done_.store(true);
+}
 
 void HttpServer::Stop() {
-  if (server_) server_->stop();
+  if (!server_) return;
+  stop_requested_.store(true);
+  // The library's stop() does nothing until its listen loop has started, and that loop would
+  // then accept forever: a Stop() right after the serving thread was spawned must wait for it.
+  // A Serve() that has not got past its check yet sees stop_requested_ and returns instead.
+  if (serve_entered_.load()) {
+    while (!server_->is_running() && !serve_done_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server_->stop();
 }
 
 void HttpServer::Routes() {

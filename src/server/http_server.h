@@ -57,6 +57,8 @@ class HttpServer {
   const Tokenizer* tokenizer_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> ready_{false};
+  // Serve/Stop handshake (see Stop).
+  std::atomic<bool> serve_entered_{false}, serve_done_{false}, stop_requested_{false};
   std::atomic<int64_t> next_id_{0};
   int port_ = 0;
   int listen_fd_ = -1;  // the socket httplib bound, seen through its socket-options hook

@@ -182,6 +182,15 @@ TEST(ServerTest, ModelsHealthMetricsState) {
   EXPECT_LE(lat["step_time_ms"]["p50"].get<double>(), lat["step_time_ms"]["p99"].get<double>());
 }
 
+TEST(ServerTest, StopRightAfterStartReturns) {
+  // Stop() may come before the serving thread has started the library's listen loop, whose
+  // stop() is a no-op until then: the loop must not be left accepting forever.
+  for (int i = 0; i < 30; ++i) {
+    LiveServer s;
+    s.Stop();
+  }
+}
+
 TEST(ServerTest, BusyPortFailsToBind) {
   LiveServer s;
   Tokenizer tok = LoadTokenizer(std::string(ORBITFLOW_REPO_DIR) + "/models/stories260K/tok512.bin").value();
