@@ -168,7 +168,7 @@ Status Engine::PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove
     cause = trigger_.Pending();
     if (!cause && planner_->ReplanEveryStep()) cause = ReplanCause::kEveryStep;
   }
-  if (planner_thread_->busy() && !DecodingUnplaced()) {
+  if (planner_thread_->busy() && !NeedsPlanNow()) {
     ++counters_.late_plans;  // this step runs on the previous plan
     return Status::Ok();
   }
@@ -179,15 +179,20 @@ Status Engine::PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove
     trigger_.OnSolveStarted();
   };
   if (!planner_thread_->busy() && cause) start(*cause);
-  // A request about to decode with no placement yet has no previous plan to run on: wait for a
-  // solve that includes it (a job started before it arrived does not, hence the second round).
-  for (int round = 0; round < 2 && DecodingUnplaced(); ++round) {
+  // A request about to decode with no placement yet has no previous plan to run on, and a batch
+  // the last plan paused entirely has nothing to run: wait for a solve that includes them (a job
+  // started before it arrived does not, hence the second round).
+  for (int round = 0; round < 2 && NeedsPlanNow(); ++round) {
     if (!planner_thread_->busy()) start(ReplanCause::kBatchChanged);
     if (!planner_thread_->busy()) break;
     PlannerJobResult done = planner_thread_->Wait();
     OF_RETURN_IF_ERROR(AdoptDecision(std::move(done.decision), done.solve_time, done.cause, moves, paused));
   }
   return Status::Ok();
+}
+
+bool Engine::NeedsPlanNow() {
+  return DecodingUnplaced() || (sched_.num_in_batch() == 0 && !sched_.Paused().empty());
 }
 
 bool Engine::DecodingUnplaced() {

@@ -103,6 +103,9 @@ class Engine {
   Status PlanOnThread(std::optional<ReplanCause> cause, std::vector<KvMove>* moves,
                       std::vector<RequestId>* paused);
   bool DecodingUnplaced();
+  // A step cannot run on the previous plan: a request about to decode has no placement, or the
+  // plan paused everyone and only a new one can resume them.
+  bool NeedsPlanNow();
   Status AdoptDecision(StatusOr<PlanDecision> decision, Seconds solve_time, ReplanCause cause,
                        std::vector<KvMove>* moves, std::vector<RequestId>* paused);
   Status ApplyDecision(const PlanDecision& d, std::vector<KvMove>* moves, std::vector<RequestId>* paused);

@@ -111,5 +111,58 @@ TEST(PlannerThreadTest, EngineWithAThreadedPlannerFinishesEverythingAndReturnsBl
   EXPECT_EQ(engine.kv().host_pool().used(), 0);
 }
 
+// Pauses every candidate on its second solve, places everyone on every other.
+class PauseAllOncePlanner : public Planner {
+ public:
+  std::atomic<int> calls{0};
+  std::string_view name() const override { return "pause-all-once"; }
+  StatusOr<PlanDecision> Plan(const PlanInput& in) override {
+    const bool pause_all = ++calls == 2;
+    PlanDecision d;
+    for (const PlanCandidate& c : in.requests) {
+      if (pause_all) {
+        d.pause.push_back(c.id);
+        continue;
+      }
+      d.ids.push_back(c.id);
+      d.distances.push_back(Distance::Every(1));
+    }
+    d.window_steps = 8;
+    d.predicted_step = in.cost->DecodeStep(100);
+    return d;
+  }
+};
+
+TEST(PlannerThreadTest, ABatchThePlanPausedEntirelyWaitsForTheNextSolveInsteadOfFailing) {
+  // With the planner on its thread, the step after a plan paused everyone has nothing to run
+  // and no plan to run on: it must wait for the solve that resumes them (it once failed the
+  // largest request at once, while that solve was still running).
+  const CostModel cost = Cost();
+  VirtualClock clock;
+  SimExecutor exec(cost, &clock, SimOptions{});
+  PauseAllOncePlanner planner;
+  EngineOptions o;
+  o.scheduler.max_batch = 4;
+  o.device_blocks_per_layer = 200;
+  o.plan_on_thread = true;
+  Engine engine(o, &cost, &planner, &exec, &clock);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(engine.Submit({.prompt_tokens = 100 + 10 * i, .max_output_tokens = 30}, clock.Now()).ok());
+  }
+  for (int i = 0; i < 100000 && engine.HasActive(); ++i) {
+    Status s = engine.Step().status();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::vector<RequestRecord> done = engine.TakeFinished();
+  ASSERT_EQ(done.size(), 3u);
+  for (const RequestRecord& r : done) {
+    EXPECT_EQ(r.reason, FinishReason::kLength) << r.failure_message;
+    EXPECT_EQ(r.token_times.size(), 30u);
+  }
+  EXPECT_GE(planner.calls.load(), 3);
+  EXPECT_GE(engine.counters().pauses, 1);
+  EXPECT_EQ(engine.kv().device_pool().used(), 0);
+}
+
 }  // namespace
 }  // namespace orbitflow
