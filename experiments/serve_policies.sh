@@ -17,7 +17,7 @@ PORT=$(( 20000 + RANDOM % 10000 ))
 "$BIN" profile --out "$WORK/profile.json" --link-gbps 1 --max-batch 16 --max-prefill 256 > "$WORK/profile.log" 2>&1
 for p in "${POLICIES[@]}"; do
   "$BIN" serve --port "$PORT" --policy "$p" --device-kv-blocks 96 --link-gbps 1 --max-batch 16 \
-    --tbt-slo-ms "$SLO" --profile "$WORK/profile.json" > "$WORK/serve-$p.log" 2>&1 &
+    --tbt-slo-ms "$SLO" --profile "$WORK/profile.json" --step-log "$WORK/steps-$p.csv" > "$WORK/serve-$p.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break; sleep 0.1; done
   "$BIN" bench serve --url "http://127.0.0.1:$PORT" --dataset random --input-len 64 --output-len 256 \

@@ -15,6 +15,7 @@
 
 #include "cli/cpu_rig.h"
 #include "cli/policies.h"
+#include "metrics/csv_writer.h"
 #include "server/engine_service.h"
 #include "server/http_server.h"
 #include "server/serving_stack.h"
@@ -33,6 +34,7 @@ struct ServeFlags {
   int http_threads = 512;
   std::string profile;
   double shutdown_timeout_s = 10;
+  std::string step_log;
 };
 
 std::string ModelName(const CpuRigFlags& f) {
@@ -92,8 +94,20 @@ Status RunServe(const ServeFlags& f) {
                          .threads = f.rig.threads, .tbt_slo_ms = f.tbt_slo_ms, .cost_profile = f.profile};
   OF_ASSIGN_OR_RETURN(std::unique_ptr<ServingStack> stack,
                       BuildServingStack(&rig->model, &rig->tokenizer, std::move(planner), so));
-  OF_ASSIGN_OR_RETURN(std::unique_ptr<EngineService> service,
-                      EngineService::Create(stack->Deps(so), {.max_batch = f.max_batch, .max_queue = f.max_queue}));
+  EngineServiceOptions service_options{.max_batch = f.max_batch, .max_queue = f.max_queue};
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
+  if (!f.step_log.empty()) {
+    step_log.reset(std::fopen(f.step_log.c_str(), "w"));
+    if (!step_log) return InvalidArgument(fmt::format("--step-log {}: {}", f.step_log, std::strerror(errno)));
+    std::fputs(std::string(StepsCsvHeader()).c_str(), step_log.get());
+    // Buffered by stdio; the engine thread is the only writer, and the file closes after it stops.
+    service_options.on_steps = [file = step_log.get(), row = std::string()](std::span<const StepRecord> steps) mutable {
+      row.clear();
+      for (const StepRecord& s : steps) AppendStepRow(s, row);
+      std::fwrite(row.data(), 1, row.size(), file);
+    };
+  }
+  OF_ASSIGN_OR_RETURN(std::unique_ptr<EngineService> service, EngineService::Create(stack->Deps(so), service_options));
   const std::string name = ModelName(f.rig);
   ApiLimits limits{.model_name = name, .max_context = rig->model.spec.max_seq_len,
                    .vocab_size = rig->tokenizer.vocab_size()};
@@ -146,6 +160,9 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--http-threads", f->http_threads, "HTTP worker threads (each open stream holds one)")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--profile", f->profile, "measured cost profile (JSON from `orbitflow profile`)")->check(CLI::ExistingFile);
+  cmd->add_option("--step-log", f->step_log,
+                  "write one CSV row per engine step (duration, the plan's predicted time, link stall, "
+                  "batch, prefill tokens, bytes moved): where SLO misses come from");
   cmd->add_option("--shutdown-timeout-s", f->shutdown_timeout_s, "on SIGINT/SIGTERM, how long in-flight requests may finish")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   return {cmd, [flags] { return RunServe(*flags); }};

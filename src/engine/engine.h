@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
 #include "cost/cost_model.h"
 #include "cost/online_fit.h"
+#include "cost/step_calibration.h"
 #include "exec/executor.h"
 #include "kv/kv_cache_manager.h"
 #include "metrics/request_record.h"
@@ -48,6 +50,11 @@ struct EngineOptions {
   OnlineFitOptions refit;
   int refit_every = 32;
   double refit_tolerance = 0.05;
+  // Live engines (ours): plan against the SLO divided by a high quantile of measured / predicted
+  // decode step time (cost/step_calibration.h), checked every `refit_every` decode steps; a change
+  // beyond `refit_tolerance` re-plans (cause kDrift).
+  bool calibrate_slo = false;
+  StepCalibrationOptions calibration;
   int32_t eos_token = 2;              // real executors: end of sequence
 };
 
@@ -86,6 +93,11 @@ class Engine {
   bool HasActive() const { return sched_.HasActive(); }
   const EngineCounters& counters() const { return counters_; }
   const std::vector<StepRecord>& steps() const { return steps_; }
+  // Moves the step records out: a long-running engine (serving) drains them so they do not grow
+  // without bound.
+  std::vector<StepRecord> TakeSteps() { return std::exchange(steps_, {}); }
+  // The factor the planner's SLOs are divided by (1 unless calibrate_slo).
+  double slo_calibration() const { return slo_factor_; }
   std::vector<RequestRecord> TakeFinished() { return sched_.TakeFinished(); }
   const KvCacheManager& kv() const { return kv_; }
   Scheduler& scheduler() { return sched_; }
@@ -121,6 +133,8 @@ class Engine {
   void HandleTokens(const StepResult& result, Seconds now);
   // Feeds a decode step to the online fit and, every refit_every steps, adopts a changed model.
   void LearnCost(const StepPlan& plan, const StepResult& result);
+  // Feeds a decode step's measured time to the SLO calibration and adopts a changed factor.
+  void Calibrate(const StepPlan& plan, Seconds measured);
   Status UnstickIfIdle();
 
   EngineOptions options_;
@@ -143,6 +157,9 @@ class Engine {
   std::optional<OnlineCostFit> fit_;               // set when options_.refit_cost
   std::optional<CostModel> refit_model_;           // the latest refit; cost_ points to it once set
   int64_t steps_since_refit_ = 0;
+  std::optional<StepCalibration> calibration_;     // set when options_.calibrate_slo
+  double slo_factor_ = 1.0;
+  int64_t steps_since_calibration_ = 0;
 };
 
 }  // namespace orbitflow

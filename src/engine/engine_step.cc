@@ -110,7 +110,7 @@ StatusOr<bool> Engine::Step() {
                     .device_blocks_used = kv_.device_pool().used(),
                     .device_blocks_total = kv_.device_pool().capacity(),
                     .solved = last_solved_, .solver_time = last_solved_ ? last_solver_time_ : Seconds(0),
-                    .predicted = predicted_step_, .stall = result.stall});
+                    .predicted = predicted_step_, .stall = result.stall, .h2d = result.h2d});
   for (const PrefillWork& p : plan.prefills) steps_.back().prefill_tokens += p.end - p.begin;
   ++counters_.steps;
   if (!plan.decodes.empty()) {
@@ -118,6 +118,7 @@ StatusOr<bool> Engine::Step() {
     trigger_.OnDecodeStep(result.step_time);
   }
   LearnCost(plan, result);
+  Calibrate(plan, now - start);
   HandleTokens(result, now);
   return true;
 }

@@ -19,6 +19,8 @@ class ScriptedPlanner : public Planner {
   std::function<std::vector<RequestId>(const PlanInput&)> pause;
   int calls = 0;
   int window = 1000;
+  bool predict = false;   // report the cost model's decode step time as the prediction
+  Seconds last_slo{0};    // the SLO of the last candidate seen
 
   std::string_view name() const override { return "scripted"; }
   StatusOr<PlanDecision> Plan(const PlanInput& in) override {
@@ -32,6 +34,12 @@ class ScriptedPlanner : public Planner {
     }
     d.pause = p;
     d.window_steps = window;
+    if (!in.requests.empty()) last_slo = in.requests.back().slo;
+    if (predict) {
+      int64_t tokens = 0;
+      for (const PlanCandidate& c : in.requests) tokens += c.context_tokens;
+      d.predicted_step = in.cost->DecodeStep(tokens);
+    }
     return d;
   }
   int64_t MinDeviceBlocks(int64_t tokens, int layers) const override {
@@ -305,6 +313,42 @@ TEST(EngineTest, RefitLearnsASlowerGpuAndReplans) {
   for (int i = 0; i < 100000 && fixed.HasActive(); ++i) ASSERT_TRUE(fixed.Step().ok());
   EXPECT_EQ(fixed.counters().cost_refits, 0);
   EXPECT_EQ(&fixed.cost(), &cost);
+}
+
+TEST(EngineTest, SloCalibrationLearnsWhatTheModelMissesAndTightensThePlannersSlo) {
+  // The GPU computes 1.5x slower than the model and the model is not refit: the planner should
+  // see its SLO divided by about 1.5 (the 0.9 quantile of measured / predicted step time).
+  CostModel cost = SmallCost();
+  VirtualClock clock;
+  SimExecutor exec(cost, &clock, SimOptions{.compute_scale = 1.5});
+  ScriptedPlanner planner;
+  planner.predict = true;
+  planner.window = 8;
+  EngineOptions o;
+  o.scheduler.max_batch = 4;
+  o.device_blocks_per_layer = 1000;
+  o.default_slo = Seconds(0.1);
+  o.calibrate_slo = true;
+  o.refit_every = 16;
+  Engine engine(o, &cost, &planner, &exec, &clock, &clock);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(engine.Submit({.prompt_tokens = 500 + 300 * i, .max_output_tokens = 200}, Seconds(0)).ok());
+  }
+  for (int i = 0; i < 100000 && engine.HasActive(); ++i) ASSERT_TRUE(engine.Step().ok());
+  EXPECT_GT(engine.slo_calibration(), 1.45);
+  EXPECT_LT(engine.slo_calibration(), 1.6);
+  EXPECT_NEAR(planner.last_slo.count(), 0.1 / engine.slo_calibration(), 0.1 * 0.05);
+  EXPECT_GE(engine.counters().replans[static_cast<size_t>(ReplanCause::kDrift)], 1);
+
+  // Off (the default): the planner sees the requests' own SLO.
+  VirtualClock clock2;
+  SimExecutor exec2(cost, &clock2, SimOptions{.compute_scale = 1.5});
+  o.calibrate_slo = false;
+  Engine plain(o, &cost, &planner, &exec2, &clock2, &clock2);
+  ASSERT_TRUE(plain.Submit({.prompt_tokens = 500, .max_output_tokens = 100}, Seconds(0)).ok());
+  for (int i = 0; i < 100000 && plain.HasActive(); ++i) ASSERT_TRUE(plain.Step().ok());
+  EXPECT_EQ(plain.slo_calibration(), 1.0);
+  EXPECT_EQ(planner.last_slo, Seconds(0.1));
 }
 
 TEST(SimulationTest, DeterministicForTheSameSeed) {

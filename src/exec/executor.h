@@ -57,6 +57,9 @@ struct StepResult {
   Seconds stall{0};                       // waiting for KV to arrive over the link
   Seconds prefill{0};
   Seconds moves{0};                       // bringing layers back after a plan change
+  // The rest of the step: work outside the layers (host mirror writes, sampling, building block
+  // tables). 0 in the simulator, whose steps are their layers.
+  Seconds overhead{0};
   // Time the host-to-device link spent moving `h2d` (0: not measured). With h2d it gives the
   // achieved bandwidth, which the engine's online cost refit learns from.
   Seconds link_busy{0};

@@ -148,25 +148,31 @@ Status WriteRequestsCsv(const std::filesystem::path& path,
   return WriteFileAtomically(path, out);
 }
 
+std::string_view StepsCsvHeader() {
+  return "step,start,duration,decode_batch,prefill_tokens,device_blocks_used,device_blocks_total,solved,"
+         "solver_time,predicted,stall,h2d_bytes\n";
+}
+
+void AppendStepRow(const StepRecord& s, std::string& out) {
+  RowBuilder(out)
+      .Add(Num(s.step))
+      .Add(Num(s.start.count()))
+      .Add(Num(s.duration.count()))
+      .Add(Num(int64_t{s.decode_batch}))
+      .Add(Num(s.prefill_tokens))
+      .Add(Num(s.device_blocks_used))
+      .Add(Num(s.device_blocks_total))
+      .Add(s.solved ? "1" : "0")
+      .Add(Num(s.solver_time.count()))
+      .Add(Num(s.predicted.count()))
+      .Add(Num(s.stall.count()))
+      .Add(Num(s.h2d.count()))
+      .End();
+}
+
 Status WriteStepsCsv(const std::filesystem::path& path, std::span<const StepRecord> steps) {
-  std::string out(
-      "step,start,duration,decode_batch,prefill_tokens,device_blocks_used,device_blocks_total,solved,"
-      "solver_time,predicted,stall\n");
-  for (const StepRecord& s : steps) {
-    RowBuilder(out)
-        .Add(Num(s.step))
-        .Add(Num(s.start.count()))
-        .Add(Num(s.duration.count()))
-        .Add(Num(int64_t{s.decode_batch}))
-        .Add(Num(s.prefill_tokens))
-        .Add(Num(s.device_blocks_used))
-        .Add(Num(s.device_blocks_total))
-        .Add(s.solved ? "1" : "0")
-        .Add(Num(s.solver_time.count()))
-        .Add(Num(s.predicted.count()))
-        .Add(Num(s.stall.count()))
-        .End();
-  }
+  std::string out(StepsCsvHeader());
+  for (const StepRecord& s : steps) AppendStepRow(s, out);
   return WriteFileAtomically(path, out);
 }
 

@@ -43,8 +43,11 @@ Status WriteRequestsCsv(const std::filesystem::path& path,
 
 // One row per engine step: step, start, duration, decode_batch, prefill_tokens,
 // device_blocks_used, device_blocks_total, solved (0/1), solver_time, predicted (the plan's step
-// time), stall.
+// time), stall, h2d_bytes.
 Status WriteStepsCsv(const std::filesystem::path& path, std::span<const StepRecord> steps);
+// The same, a row at a time (a live engine's step log): the header line, then one row per step.
+std::string_view StepsCsvHeader();
+void AppendStepRow(const StepRecord& s, std::string& out);
 
 // Writes `contents` to `path` through a temporary file and a rename. Errors name the path.
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);

@@ -69,6 +69,7 @@ struct StepRecord {
   Seconds solver_time{0};   // its wall time when it ran
   Seconds predicted{0};     // the planner's predicted step time
   Seconds stall{0};         // time the step waited on the link
+  Bytes h2d;                // moved host -> device (prefetches and bring-backs)
 };
 
 }  // namespace orbitflow

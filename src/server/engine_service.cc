@@ -262,9 +262,11 @@ void EngineService::UpdateGauges() {
   metrics_.num_replans_total->Increment(static_cast<double>(replans - last_replans));
   metrics_.transfer_bytes_host_to_device->Increment(static_cast<double>((c.h2d - l.h2d).count()));
   metrics_.transfer_bytes_device_to_host->Increment(static_cast<double>((c.d2h - l.d2h).count()));
-  if (c.steps != l.steps && !engine_->steps().empty() && engine_->steps().back().solved) {
-    metrics_.solver_seconds->Observe(engine_->steps().back().solver_time.count());
+  const std::vector<StepRecord> steps = engine_->TakeSteps();
+  for (const StepRecord& s : steps) {
+    if (s.solved) metrics_.solver_seconds->Observe(s.solver_time.count());
   }
+  if (options_.on_steps && !steps.empty()) options_.on_steps(steps);
   l = c;
 }
 
@@ -303,6 +305,7 @@ EngineService::StateReply EngineService::BuildState() {
                     {"prompt_tokens", c.prompt_tokens}, {"generation_tokens", c.generation_tokens},
                     {"h2d_bytes", c.h2d.count()}, {"d2h_bytes", c.d2h.count()},
                     {"cost_refits", c.cost_refits}}},
+      {"slo_calibration", engine_->slo_calibration()},
       {"requests", std::move(requests)}};
   return out;
 }

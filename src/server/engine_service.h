@@ -18,6 +18,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -39,6 +40,9 @@ struct EngineServiceOptions {
   int max_batch = 16;
   int max_queue = 64;                               // waiting requests beyond the batch
   std::chrono::milliseconds idle_wait{20};          // engine thread's sleep with nothing to run
+  // Called on the engine thread with each step's record (a step log); may be empty. The service
+  // keeps no step records itself.
+  std::function<void(std::span<const StepRecord>)> on_steps;
 };
 
 // What the service runs; every pointer must outlive the service.

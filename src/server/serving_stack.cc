@@ -53,6 +53,7 @@ EngineServiceDeps ServingStack::Deps(const ServingStackOptions& o) {
   // a long way; a measured one only within the default bound.
   e.refit_cost = true;
   if (o.cost_profile.empty()) e.refit.max_ratio = 1e4;
+  e.calibrate_slo = true;  // plan with the margin the measured steps show (cost/step_calibration.h)
   CpuExecutor* cpu_ptr = cpu.get();
   return EngineServiceDeps{.engine = e, .cost = cost.get(), .planner = planner.get(), .executor = cpu_ptr,
                            .clock = &clock,

@@ -403,6 +403,7 @@ StatusOr<StepResult> CpuExecutor::Execute(const StepPlan& plan, const KvCacheMan
   out.link_busy = totals.busy;
   out.d2h = d2h;
   out.step_time = Since(start);
+  out.overhead = std::max(Seconds(0), out.step_time - out.compute - out.stall - out.prefill - out.moves);
   return out;
 }
 
