@@ -111,13 +111,15 @@ TEST(PlannerThreadTest, EngineWithAThreadedPlannerFinishesEverythingAndReturnsBl
   EXPECT_EQ(engine.kv().host_pool().used(), 0);
 }
 
-// Pauses every candidate on its second solve, places everyone on every other.
+// Pauses every candidate on its first solve, places everyone on every later one. The first solve
+// is always adopted before anyone decodes (a request with no placement waits for one), so the
+// pause-everyone plan arrives whatever the thread timing.
 class PauseAllOncePlanner : public Planner {
  public:
   std::atomic<int> calls{0};
   std::string_view name() const override { return "pause-all-once"; }
   StatusOr<PlanDecision> Plan(const PlanInput& in) override {
-    const bool pause_all = ++calls == 2;
+    const bool pause_all = ++calls == 1;
     PlanDecision d;
     for (const PlanCandidate& c : in.requests) {
       if (pause_all) {
@@ -159,7 +161,7 @@ TEST(PlannerThreadTest, ABatchThePlanPausedEntirelyWaitsForTheNextSolveInsteadOf
     EXPECT_EQ(r.reason, FinishReason::kLength) << r.failure_message;
     EXPECT_EQ(r.token_times.size(), 30u);
   }
-  EXPECT_GE(planner.calls.load(), 3);
+  EXPECT_GE(planner.calls.load(), 2);
   EXPECT_GE(engine.counters().pauses, 1);
   EXPECT_EQ(engine.kv().device_pool().used(), 0);
 }
