@@ -87,6 +87,7 @@ Status PrintBench(const BenchFlags& f, const char* kind) {
 Command AddBench(CLI::App& bench, const char* name, const char* help, int default_batch) {
   auto flags = std::make_shared<BenchFlags>();
   flags->batch_size = default_batch;
+  flags->rig.tbt_slo_ms = 1000;
   CLI::App* cmd = bench.add_subcommand(name, help);
   AddCpuRigFlags(cmd, &flags->rig);
   cmd->add_option("--batch-size", flags->batch_size, "concurrent streams")
@@ -95,6 +96,10 @@ Command AddBench(CLI::App& bench, const char* name, const char* help, int defaul
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--output-len", flags->output_len, "generated tokens per stream")
       ->check(CLI::Range(2, 1 << 20))->capture_default_str();
+  cmd->add_option("--tbt-slo-ms", flags->rig.tbt_slo_ms,
+                  "per-token SLO the policy plans for; the default is loose enough that a CPU run "
+                  "measures the executor, not SLO-driven pauses")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--json", flags->json, "print one JSON object (tokens_per_s, ms_per_step_p50, "
                                        "ms_per_step_p99) as the last line of stdout");
   return {cmd, [flags, name] { return PrintBench(*flags, name); }};

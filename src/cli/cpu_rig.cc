@@ -137,6 +137,7 @@ Status BuildCpuEngine(const CpuRigFlags& f, int max_batch, int64_t max_context, 
   o.plan_on_thread = true;  // live engine: solve for step t+1 while step t runs
   o.refit_cost = true;      // the built-in GPU profile is far off for a CPU: learn this machine
   o.refit.max_ratio = 1e4;
+  o.default_slo = Seconds(f.tbt_slo_ms / 1000.0);
   o.calibrate_slo = true;   // and what the model's shape misses (cost/step_calibration.h)
   o.eos_token = rig->tokenizer.eos_id();
   rig->engine = std::make_unique<Engine>(o, rig->cost.get(), rig->planner.get(), rig->tap.get(),

@@ -28,6 +28,7 @@ struct CpuRigFlags {
   std::string policy = "orbitflow";
   double link_gbps = 0.0;
   int threads = 0;
+  double tbt_slo_ms = 100;           // per-token SLO the policy plans for (not a flag of AddCpuRigFlags)
 };
 
 // Adds --model, --tokenizer, --device-kv-blocks, --policy, --link-gbps, --threads.

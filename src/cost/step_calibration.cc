@@ -30,6 +30,11 @@ void StepCalibration::Add(Seconds predicted, Seconds measured) {
   next_ = (next_ + 1) % static_cast<size_t>(options_.window);
 }
 
+void StepCalibration::Reset() {
+  ratios_.clear();
+  next_ = 0;
+}
+
 double StepCalibration::Factor() const {
   if (ratios_.size() < static_cast<size_t>(options_.min_samples)) return 1.0;
   scratch_ = ratios_;

@@ -36,6 +36,8 @@ class StepCalibration {
   // The quantile of measured / predicted, within [1, max_factor]; 1 before min_samples.
   double Factor() const;
   size_t samples() const { return ratios_.size(); }
+  // Forgets every sample (the predictions they were measured against are stale).
+  void Reset();
 
  private:
   StepCalibrationOptions options_;

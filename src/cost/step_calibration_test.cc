@@ -25,6 +25,14 @@ TEST(StepCalibrationTest, TheWindowForgetsOldStepsAndTheFactorIsBounded) {
   c.Add(Seconds(1), Seconds(-1));  // ignored
   EXPECT_EQ(c.samples(), 4u);
   EXPECT_EQ(c.Factor(), 1.0);
+  for (int i = 0; i < 4; ++i) c.Add(Seconds(1), Seconds(2));
+  EXPECT_EQ(c.Factor(), 2.0);
+  c.Reset();
+  EXPECT_EQ(c.samples(), 0u);
+  EXPECT_EQ(c.Factor(), 1.0);
+  c.Add(Seconds(1), Seconds(1.5));
+  c.Add(Seconds(1), Seconds(1.5));
+  EXPECT_EQ(c.Factor(), 1.5);
 }
 
 TEST(StepCalibrationTest, OptionsAreValidated) {

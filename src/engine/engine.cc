@@ -39,7 +39,14 @@ void Engine::LearnCost(const StepPlan& plan, const StepResult& result) {
   steps_since_refit_ = 0;
   fit_->Refit();
   // Against the model in use, so small refits that add up still get adopted.
-  if (ProfileChange(cost_->profile(), fit_->profile()) <= options_.refit_tolerance) return;
+  const double change = ProfileChange(cost_->profile(), fit_->profile());
+  if (change <= options_.refit_tolerance) return;
+  // Step ratios measured against a model this far off (a GPU profile still converging to a CPU)
+  // would keep the SLO tight long after the model is right.
+  if (calibration_ && change > kCalibrationResetChange) {
+    calibration_->Reset();
+    slo_factor_ = 1.0;
+  }
   refit_model_.emplace(cost_->model(), fit_->profile());
   cost_ = &*refit_model_;
   ++counters_.cost_refits;

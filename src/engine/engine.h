@@ -157,6 +157,7 @@ class Engine {
   std::optional<OnlineCostFit> fit_;               // set when options_.refit_cost
   std::optional<CostModel> refit_model_;           // the latest refit; cost_ points to it once set
   int64_t steps_since_refit_ = 0;
+  static constexpr double kCalibrationResetChange = 1.0;  // a refit this large restarts it
   std::optional<StepCalibration> calibration_;     // set when options_.calibrate_slo
   double slo_factor_ = 1.0;
   int64_t steps_since_calibration_ = 0;
