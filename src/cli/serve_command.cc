@@ -108,7 +108,8 @@ Status RunServe(const ServeFlags& f) {
   if (!f.step_log.empty()) {
     step_log.reset(std::fopen(f.step_log.c_str(), "w"));
     if (!step_log) return InvalidArgument(fmt::format("--step-log {}: {}", f.step_log, std::strerror(errno)));
-    std::fputs(std::string(StepsCsvHeader()).c_str(), step_log.get());
+    const std::string_view header = StepsCsvHeader();
+    std::fwrite(header.data(), 1, header.size(), step_log.get());
     // Buffered by stdio; the engine thread is the only writer, and the file closes after it stops.
     service_options.on_steps = [file = step_log.get(), row = std::string()](std::span<const StepRecord> steps) mutable {
       row.clear();
@@ -145,6 +146,10 @@ Status RunServe(const ServeFlags& f) {
   // Serve returns after Stop (from the signal thread); wake the waiter if Serve ended otherwise.
   WakeSignalWaiter();
   waiter.join();
+  service.reset();  // the engine thread is the step log's writer
+  if (step_log && (std::fflush(step_log.get()) != 0 || std::ferror(step_log.get()))) {
+    std::fprintf(stderr, "orbitflow serve: --step-log %s: write failed; the log is incomplete\n", f.step_log.c_str());
+  }
   std::fprintf(stderr, "orbitflow serve: stopped\n");
   return Status::Ok();
 }
